@@ -64,6 +64,7 @@ def atomic_path(target: str | os.PathLike):
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a cache or result should be readable like any file
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
