@@ -1,0 +1,483 @@
+"""Scikit-learn-style estimators around the network of :mod:`np_lib.gcn`.
+
+* :class:`NeuralPredictor`: the regressor of sections 3.2 and 4.1, predicting
+  validation accuracy through a sigmoid scaled and shifted to [10 %, 100 %].
+* :class:`NeuralClassifier`: the same network with a logit output: is the
+  accuracy above a threshold (91 % in section 4.1)?
+* :class:`TwoStagePredictor`: the cascade of Figure 5.
+
+Cells come as NAS-Bench-101 :class:`~np_lib.nasbench101.cell.Cell` objects, a
+:class:`~np_lib.nasbench101.cell.CellArray`, or an already encoded
+:class:`~np_lib.encoding.GraphBatch` (any search space); labels as accuracy
+fractions in [0, 1].
+
+Defaults (NAS-Bench-101, N = 172). The paper fixes the architecture (section
+4.1: 3 graph layers of width D, one hidden FC layer of 128, the scaled sigmoid)
+and leaves the rest to a supplementary we do not have. The other defaults are
+those of the public PyTorch reimplementation github.com/ultmaster/neuralpredictor.pytorch
+(``train.py``, ``model.py``): D = 144, Adam with lr 1e-4 and weight decay 1e-3
+(Adam's L2 form), cosine annealing to zero over 300 epochs, batch 10, dropout
+0.1 after every graph layer and the hidden FC layer, Glorot-initialised graph
+weights. Where we differ from that code, on purpose:
+
+* the output is the paper's scaled sigmoid (the reimplementation regresses
+  standardised accuracies with a linear output);
+* a ReLU follows the hidden FC layer (without one the two FC layers collapse
+  into a single linear map);
+* the last, partial batch of an epoch is kept (18 steps at N = 172, not 17);
+* the output bias starts at the training labels' mean (the prior log-odds for
+  the classifier), so training does not spend its first epochs just moving the
+  prediction from 55 % to 90 %.
+
+Units. The regression loss is the MSE in accuracy *percent* squared, the
+paper's unit. With fractions the loss and its gradients are 10⁴ times smaller
+while Adam's L2 term ``weight_decay * w`` is not, so the decay swamps the data
+term. Measured at N = 172 (3 random splits, Kendall tau on 2,000 held-out
+cells of the NAS-Bench-101 sample): percent units 0.654-0.681; with fraction
+units every cell got the same prediction to three decimals. The output-bias start
+is worth about 0.15 tau at the same budget (0.500-0.547 without it).
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .encoding import GraphBatch
+from .gcn import GCN, DropoutMasks, GraphInputs
+from .nasbench101.cell import Cell, CellArray
+from .nasbench101.encoding import encode
+from .storage import atomic_path
+
+#: Range of the regressor's output, accuracy fractions (section 4.1).
+ACCURACY_RANGE = (0.10, 1.00)
+
+#: Graphs per forward pass at prediction time: large enough to amortise
+#: per-call overhead, small enough that activations stay in cache. On the
+#: 20,001-cell pool, 256 to 2,048 were equally fast and 20,001 in one pass
+#: took 1.5-3x longer (2-core CPU).
+PREDICT_CHUNK = 1024
+
+_FORMAT = 1  # version of the save() file layout
+
+
+def as_graphs(cells) -> GraphBatch:
+    """Encode ``cells`` (``Cell``, sequence of ``Cell``, ``CellArray`` or ``GraphBatch``); reject empty input."""
+    if isinstance(cells, GraphBatch):
+        graphs = cells
+    elif isinstance(cells, Cell):
+        graphs = encode([cells])
+    elif isinstance(cells, (str, bytes)) or not hasattr(cells, "__iter__"):
+        raise TypeError(f"expected Cells, a CellArray or a GraphBatch, got {type(cells).__name__}")
+    else:
+        graphs = encode(cells)
+    if len(graphs) == 0:
+        raise ValueError("no cells given: need at least one architecture")
+    return graphs
+
+
+def check_labels(y, n: int) -> np.ndarray:
+    """``y`` as a float array of ``n`` accuracy fractions, or a ``ValueError`` saying what is wrong."""
+    try:
+        y = np.asarray(y, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError("labels must be numbers (accuracy fractions)") from None
+    if y.ndim != 1:
+        raise ValueError(f"labels must be one accuracy per cell (1-D), got shape {y.shape}")
+    if len(y) != n:
+        raise ValueError(f"{n} cells but {len(y)} labels")
+    bad = ~np.isfinite(y)
+    if bad.any():
+        raise ValueError(f"{bad.sum()} labels are NaN or infinite (first at position "
+                         f"{int(np.flatnonzero(bad)[0])}); drop those cells before fitting")
+    if y.min() < 0 or y.max() > 1:
+        hint = "; percentages? divide by 100" if y.max() <= 100 else ""
+        raise ValueError(f"labels must be accuracy fractions in [0, 1], got [{y.min():g}, {y.max():g}]{hint}")
+    return y
+
+
+@contextlib.contextmanager
+def _seeded(seed: int):
+    # Every random choice (init, shuffling, dropout) comes from this seed, and the
+    # caller's global torch RNG is left as it was.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+@contextlib.contextmanager
+def _threads(n: int | None):
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def train(net: GCN, x: GraphInputs, target: torch.Tensor, loss_fn, rng: np.random.Generator, *,
+          epochs: int, batch_size: int, lr: float, weight_decay: float, dropout: float) -> None:
+    """Minibatch Adam with a per-epoch cosine schedule to zero (the reference reimplementation's).
+
+    The step runs ~5,400 times at N = 172, so it does only the unavoidable work:
+    inputs and dropout masks are gathered / drawn once per epoch in shuffled
+    order and each step slices views of them; no DataLoader. ``rng`` shuffles
+    and draws dropout; the caller seeds torch for the initialisation.
+    """
+    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    n, num_nodes = len(x), x.features.shape[1]
+    net.train()
+    for _ in range(epochs):
+        order = torch.from_numpy(rng.permutation(n))
+        xe, te = x.index(order), target[order]
+        masks = DropoutMasks.draw(net, n, num_nodes, dropout, rng) if dropout > 0 else None
+        for start in range(0, n, batch_size):
+            step = slice(start, start + batch_size)
+            opt.zero_grad(set_to_none=True)
+            step_masks = None if masks is None else masks.index(step)
+            loss_fn(net(xe.index(step), step_masks), te[step]).backward()
+            opt.step()
+        schedule.step()
+    net.eval()
+
+
+class _GCNEstimator:
+    """Hyper-parameters, input checks, training and persistence shared by the estimators.
+
+    Parameters
+    ----------
+    D : int
+        Node representation size of every graph layer (section 3.2; 144 for N = 172
+        in the reference reimplementation).
+    num_layers : int
+        Graph convolution layers (3 for NAS-Bench-101, 18 for ProxylessNAS).
+    fc_sizes : tuple of int
+        Hidden fully connected layers on the pooled representation ((128,) for
+        NAS-Bench-101, (512, 128) for ProxylessNAS).
+    dropout, epochs, batch_size, lr, weight_decay
+        Training; defaults from the reference reimplementation (module docstring).
+    seed : int
+        Seeds initialisation, shuffling and dropout: equal seeds, equal models.
+    num_threads : int or None
+        Torch CPU threads while fitting and predicting; None: torch's own
+        setting (all cores). 1 by default because OpenMP threads wait for each
+        other: on the 2-core test machine, when another process was busy, a
+        second thread made training steps 10-30x slower and predictions 4x
+        slower. On an idle machine a second thread left training unchanged and
+        halved prediction time, so pass None there (benchmarks/predictor_speed.py).
+    """
+
+    _PARAMS = ("D", "num_layers", "fc_sizes", "dropout", "epochs", "batch_size", "lr",
+               "weight_decay", "seed", "num_threads")
+
+    def __init__(self, *, D: int = 144, num_layers: int = 3, fc_sizes: tuple[int, ...] = (128,),
+                 dropout: float = 0.1, epochs: int = 300, batch_size: int = 10, lr: float = 1e-4,
+                 weight_decay: float = 1e-3, seed: int = 0, num_threads: int | None = 1):
+        self.D = D
+        self.num_layers = num_layers
+        self.fc_sizes = tuple(fc_sizes)
+        self.dropout = dropout
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.seed = seed
+        self.num_threads = num_threads
+        self.net_: GCN | None = None
+
+    # -- parameters -------------------------------------------------------------------------------
+
+    def get_params(self) -> dict:
+        return {name: getattr(self, name) for name in self._PARAMS}
+
+    def clone(self, **changes):
+        """A new, unfitted estimator with these parameters, some changed."""
+        unknown = set(changes) - set(self._PARAMS)
+        if unknown:
+            raise TypeError(f"unknown parameter(s) {sorted(unknown)}; known: {list(self._PARAMS)}")
+        return type(self)(**{**self.get_params(), **changes})
+
+    def __repr__(self):
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
+
+    def _check_params(self) -> None:
+        def positive_int(name, value):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+        for name in ("D", "num_layers", "epochs", "batch_size"):
+            positive_int(name, getattr(self, name))
+        for size in self.fc_sizes:
+            positive_int("each of fc_sizes", size)
+        if self.num_threads is not None:
+            positive_int("num_threads", self.num_threads)
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr!r}")
+        if not self.weight_decay >= 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        if not isinstance(self.seed, (int, np.integer)):
+            raise ValueError(f"seed must be an integer, got {self.seed!r}")
+
+    def _new_net(self, num_features: int) -> GCN:
+        return GCN(num_features, D=int(self.D), num_layers=int(self.num_layers),
+                   fc_sizes=tuple(int(s) for s in self.fc_sizes))
+
+    @property
+    def num_parameters(self) -> int:
+        """Trainable parameters of the fitted network."""
+        return sum(p.numel() for p in self._fitted().parameters())
+
+    # -- fitting and inference --------------------------------------------------------------------
+
+    def _fit_net(self, graphs: GraphBatch, target: torch.Tensor, loss_fn, output_bias: float) -> None:
+        self._check_params()
+        x = GraphInputs.from_graphs(graphs)
+        with _seeded(int(self.seed)), _threads(self.num_threads):
+            net = self._new_net(graphs.num_features)
+            with torch.no_grad():
+                net.out.bias.fill_(output_bias)
+            train(net, x, target, loss_fn, np.random.default_rng(int(self.seed)),
+                  epochs=int(self.epochs), batch_size=int(self.batch_size), lr=float(self.lr),
+                  weight_decay=float(self.weight_decay), dropout=float(self.dropout))
+        self.net_ = net
+
+    def _fitted(self) -> GCN:
+        if self.net_ is None:
+            raise RuntimeError(f"this {type(self).__name__} is not fitted yet; call fit() first")
+        return self.net_
+
+    def _logits(self, cells) -> torch.Tensor:
+        """The network's output for every cell, in chunks (no Python loop over graphs)."""
+        net = self._fitted()
+        expected = net.convs[0].weight.shape[1]
+        out = []
+        with torch.inference_mode(), _threads(self.num_threads):
+            for graphs in _chunks(cells):
+                if graphs.num_features != expected:
+                    raise ValueError(f"graphs have {graphs.num_features} node features; "
+                                     f"this model was fitted on {expected}")
+                out.append(net(GraphInputs.from_graphs(graphs)))
+        return torch.cat(out)
+
+    # -- persistence ------------------------------------------------------------------------------
+
+    def _state(self) -> dict:
+        net = self._fitted()
+        return {"format": _FORMAT, "class": type(self).__name__, "params": self.get_params(),
+                "num_features": net.convs[0].weight.shape[1], "weights": net.state_dict()}
+
+    def _restore(self, state: dict) -> None:
+        net = self._new_net(state["num_features"])
+        net.load_state_dict(state["weights"])
+        net.eval()
+        self.net_ = net
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model (parameters and weights) to ``path``, atomically."""
+        path = Path(path)
+        state = self._state()
+        with atomic_path(path) as tmp:
+            torch.save(state, tmp)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path):
+        """Read a model written by :meth:`save` of the same class."""
+        state = torch.load(Path(path), weights_only=True)
+        if not isinstance(state, dict) or state.get("format") != _FORMAT:
+            raise ValueError(f"{path} is not a model file written by np_lib's save()")
+        if state["class"] != cls.__name__:
+            raise ValueError(f"{path} holds a {state['class']}, not a {cls.__name__}")
+        return cls._from_state(state)
+
+    @classmethod
+    def _from_state(cls, state: dict):
+        est = cls(**state["params"])
+        est._restore(state)
+        return est
+
+
+def _chunks(cells) -> Iterator[GraphBatch]:
+    # A CellArray is encoded chunk by chunk, so the whole space never exists as float tensors.
+    if isinstance(cells, CellArray):
+        if len(cells) == 0:
+            raise ValueError("no cells given: need at least one architecture")
+        for start in range(0, len(cells), PREDICT_CHUNK):
+            yield encode(cells[start:start + PREDICT_CHUNK])
+        return
+    graphs = as_graphs(cells)
+    for start in range(0, len(graphs), PREDICT_CHUNK):
+        yield graphs[start:start + PREDICT_CHUNK]
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-3), 1 - 1e-3)
+    return math.log(p / (1 - p))
+
+
+class NeuralPredictor(_GCNEstimator):
+    """The Neural Predictor regressor (sections 3.2 and 4.1): cells -> validation accuracy.
+
+    ``predict`` returns accuracy fractions in [0.10, 1.00]: the network ends in
+    ``10 % + 90 % * sigmoid(.)``. Trained with the MSE in percent² (module
+    docstring). See :class:`_GCNEstimator` for the parameters.
+
+    Example
+    -------
+    >>> model = NeuralPredictor(seed=0).fit(train_cells, train_accuracy)   # doctest: +SKIP
+    >>> top_k = np.argsort(-model.predict(pool))[:K]                        # doctest: +SKIP
+    """
+
+    def fit(self, cells, y) -> "NeuralPredictor":
+        graphs = as_graphs(cells)
+        y = check_labels(y, len(graphs))
+        low, high = ACCURACY_RANGE
+        target = torch.as_tensor(100.0 * y, dtype=torch.float32)
+
+        def loss(z, t):
+            return F.mse_loss(100.0 * (low + (high - low) * torch.sigmoid(z)), t)
+
+        self._fit_net(graphs, target, loss, output_bias=_logit((y.mean() - low) / (high - low)))
+        return self
+
+    def predict(self, cells) -> np.ndarray:
+        """Predicted validation accuracy (fraction) of each cell."""
+        low, high = ACCURACY_RANGE
+        return (low + (high - low) * torch.sigmoid(self._logits(cells))).double().numpy()
+
+    def rank_score(self, cells) -> np.ndarray:
+        """Higher is better; for the single-stage regressor simply :meth:`predict`."""
+        return self.predict(cells)
+
+
+class _Thresholded(_GCNEstimator):
+    """Adds ``threshold``, the accuracy (fraction) that separates good cells from poor ones."""
+
+    _PARAMS = ("threshold",) + _GCNEstimator._PARAMS
+
+    def __init__(self, threshold: float = 0.91, **params):
+        super().__init__(**params)
+        self.threshold = threshold
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if not 0 < self.threshold < 1:
+            raise ValueError(f"threshold must be an accuracy fraction in (0, 1), got {self.threshold!r}")
+
+
+class NeuralClassifier(_Thresholded):
+    """First stage of the two-stage predictor (section 4.1, Figure 5): is accuracy > ``threshold``?
+
+    Same network as :class:`NeuralPredictor` with a logit output, trained with
+    binary cross-entropy on ``y > threshold``; ``fit`` takes the accuracies
+    themselves. ``threshold`` defaults to the paper's 91 %.
+    """
+
+    def fit(self, cells, y) -> "NeuralClassifier":
+        graphs = as_graphs(cells)
+        y = check_labels(y, len(graphs))
+        above = y > self.threshold
+        self._fit_net(graphs, torch.as_tensor(above, dtype=torch.float32),
+                      F.binary_cross_entropy_with_logits, output_bias=_logit(above.mean()))
+        return self
+
+    def predict_proba(self, cells) -> np.ndarray:
+        """Estimated probability that each cell's accuracy is above ``threshold``."""
+        return torch.sigmoid(self._logits(cells)).double().numpy()
+
+    def predict(self, cells) -> np.ndarray:
+        """True for cells classified above ``threshold`` (probability >= 0.5)."""
+        return self.predict_proba(cells) >= 0.5
+
+
+class TwoStagePredictor(_Thresholded):
+    """The cascade of section 4.1 / Figure 5: filter with a classifier, rank with a regressor.
+
+    ``fit`` trains a :class:`NeuralClassifier` on all cells and a
+    :class:`NeuralPredictor` on the training cells above ``threshold`` only, so
+    the regressor can spend its capacity on the narrow range that matters. Both
+    stages share every hyper-parameter (the paper: "Both stages share the same
+    GCN architecture but have different output layers").
+
+    Outputs, for a cell the classifier keeps / filters out:
+
+    * :meth:`keep`: True / False;
+    * :meth:`predict`: the regressor's accuracy / the same capped at
+      ``threshold`` (the classifier's verdict is "at most 91 %");
+    * :meth:`rank_score`: the regressor's accuracy, in [0.1, 1] / the
+      classifier's probability minus 1, in [-1, -0.5). Sorting by it ranks
+      every kept cell above every filtered one, kept cells by predicted
+      accuracy and filtered cells by how likely they are to be good after all.
+    """
+
+    classifier_: NeuralClassifier | None = None
+    regressor_: NeuralPredictor | None = None
+
+    def fit(self, cells, y) -> "TwoStagePredictor":
+        graphs = as_graphs(cells)
+        y = check_labels(y, len(graphs))
+        self._check_params()
+        above = y > self.threshold
+        if above.sum() < 2:
+            raise ValueError(f"only {above.sum()} training cell(s) above the threshold {self.threshold:g}: "
+                             f"the regressor needs at least 2")
+        params = self.get_params()
+        self.classifier_ = NeuralClassifier(**params).fit(graphs, y)
+        del params["threshold"]
+        self.regressor_ = NeuralPredictor(**params).fit(graphs[above], y[above])
+        return self
+
+    def _stages(self) -> tuple[NeuralClassifier, NeuralPredictor]:
+        if self.classifier_ is None or self.regressor_ is None:
+            raise RuntimeError("this TwoStagePredictor is not fitted yet; call fit() first")
+        return self.classifier_, self.regressor_
+
+    @property
+    def num_parameters(self) -> int:
+        """Trainable parameters of both stages together."""
+        classifier, regressor = self._stages()
+        return classifier.num_parameters + regressor.num_parameters
+
+    def predict_proba(self, cells) -> np.ndarray:
+        """The classifier's probability that each cell is above ``threshold``."""
+        return self._stages()[0].predict_proba(cells)
+
+    def keep(self, cells) -> np.ndarray:
+        """True for cells the first stage lets through (predicted above ``threshold``)."""
+        return self.predict_proba(cells) >= 0.5
+
+    def predict(self, cells) -> np.ndarray:
+        """Predicted accuracy: the regressor's, capped at ``threshold`` for filtered cells."""
+        accuracy, proba = self._both(cells)
+        return np.where(proba >= 0.5, accuracy, np.minimum(accuracy, self.threshold))
+
+    def rank_score(self, cells) -> np.ndarray:
+        """Higher is better; every kept cell scores above every filtered cell (class docstring)."""
+        accuracy, proba = self._both(cells)
+        return np.where(proba >= 0.5, accuracy, proba - 1.0)
+
+    def _both(self, cells) -> tuple[np.ndarray, np.ndarray]:
+        classifier, regressor = self._stages()
+        if not isinstance(cells, CellArray):  # encode once for both stages
+            cells = as_graphs(cells)
+        return regressor.predict(cells), classifier.predict_proba(cells)
+
+    def _state(self) -> dict:
+        classifier, regressor = self._stages()
+        return {"format": _FORMAT, "class": type(self).__name__, "params": self.get_params(),
+                "classifier": classifier._state(), "regressor": regressor._state()}
+
+    def _restore(self, state: dict) -> None:
+        self.classifier_ = NeuralClassifier._from_state(state["classifier"])
+        self.regressor_ = NeuralPredictor._from_state(state["regressor"])

@@ -1,0 +1,79 @@
+"""The network of section 3.2: one layer by hand, masking, pooling, sizes."""
+import numpy as np
+import pytest
+import torch
+
+from np_lib.encoding import linear_graphs, one_hot_graphs
+from np_lib.gcn import GCN, BiGraphConv, DropoutMasks, GraphInputs, count_parameters
+
+
+def chain_graph(num_nodes: int) -> GraphInputs:
+    """0 -> 1 -> 2 with one-hot features I_3, padded with zero nodes up to ``num_nodes``."""
+    adjacency = np.zeros((1, num_nodes, num_nodes), np.uint8)
+    adjacency[0, 0, 1] = adjacency[0, 1, 2] = 1
+    labels = np.full((1, num_nodes), -1)
+    labels[0, :3] = [0, 1, 2]
+    return GraphInputs.from_graphs(one_hot_graphs(adjacency, labels, 3))
+
+
+def test_layer_matches_hand_computation():
+    # Â = D⁻¹(A+I) = [[.5 .5 0] [0 .5 .5] [0 0 1]],  Ǎ = D'⁻¹(Aᵀ+I) = [[1 0 0] [.5 .5 0] [0 .5 .5]].
+    # With V_0 = I: ReLU(Â W⁺) = [[1.5 0] [1 .5] [0 1]], ReLU(Ǎ W⁻) = [[0 1] [.5 1] [0 .5]].
+    layer = BiGraphConv(3, 2)
+    with torch.no_grad():
+        layer.weight[0] = torch.tensor([[1.0, -1.0], [2.0, 0.0], [0.0, 1.0]])  # W⁺
+        layer.weight[1] = torch.tensor([[0.0, 1.0], [1.0, 1.0], [-1.0, 0.0]])  # W⁻
+    x = chain_graph(num_nodes=4)  # one padded node
+    out = layer(x.features, x.propagation)
+    expected = torch.tensor([[[0.75, 0.5], [0.75, 0.75], [0.0, 0.75], [0.0, 0.0]]])
+    torch.testing.assert_close(out, expected)
+
+
+def test_padding_does_not_change_the_output():
+    torch.manual_seed(0)
+    net = GCN(3, D=8).eval()
+    small, padded = chain_graph(3), chain_graph(7)
+    torch.testing.assert_close(net(small), net(padded))
+
+
+def test_pooling_is_the_mean_over_real_nodes():
+    x = chain_graph(5)
+    torch.testing.assert_close(x.pooling, torch.tensor([[[1 / 3, 1 / 3, 1 / 3, 0.0, 0.0]]]))
+
+
+def test_a_graph_does_not_see_the_rest_of_its_batch():
+    torch.manual_seed(0)
+    graphs = linear_graphs(np.random.default_rng(0).integers(0, 4, size=(6, 5)), 4)
+    net = GCN(4, D=8).eval()
+    x = GraphInputs.from_graphs(graphs)
+    together = net(x)
+    alone = torch.cat([net(x.index(slice(i, i + 1))) for i in range(len(x))])
+    torch.testing.assert_close(together, alone)
+
+
+@pytest.mark.parametrize("num_features, D, num_layers, fc_sizes", [
+    (5, 144, 3, (128,)),        # NAS-Bench-101, section 4.1
+    (7, 96, 18, (512, 128)),    # ProxylessNAS, section 4.2
+    (5, 4, 1, ()),              # no hidden FC layer
+])
+def test_count_parameters(num_features, D, num_layers, fc_sizes):
+    net = GCN(num_features, D, num_layers, fc_sizes)
+    assert count_parameters(num_features, D, num_layers, fc_sizes) == sum(p.numel() for p in net.parameters())
+
+
+def test_proxylessnas_setting_runs_on_chain_graphs():
+    graphs = linear_graphs(np.random.default_rng(0).integers(0, 7, size=(4, 21)), 7)
+    net = GCN(7, D=96, num_layers=18, fc_sizes=(512, 128))
+    assert net(GraphInputs.from_graphs(graphs)).shape == (4,)
+
+
+def test_dropout_masks():
+    net = GCN(5, D=16, num_layers=2, fc_sizes=(32,))
+    masks = DropoutMasks.draw(net, 500, 7, 0.1, np.random.default_rng(0))
+    assert masks.graph.shape == (2, 500, 7, 16) and masks.fc[0].shape == (500, 32)
+    values = torch.unique(masks.graph)
+    assert len(values) == 2 and values[0] == 0
+    assert masks.graph.eq(0).float().mean().item() == pytest.approx(0.1, abs=0.005)
+    assert masks.graph.mean().item() == pytest.approx(1.0, abs=0.01)  # inverted dropout keeps the mean
+    again = DropoutMasks.draw(net, 500, 7, 0.1, np.random.default_rng(0))
+    assert torch.equal(masks.graph, again.graph)

@@ -1,0 +1,300 @@
+"""The estimators: output range, determinism, invariance, the two-stage cascade,
+input checks, persistence, and learning on real NAS-Bench-101 data."""
+import copy
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import np_lib
+from np_lib import metrics
+from np_lib.encoding import linear_graphs
+from np_lib.nasbench101.cell import CONV3X3, OP_INDEX, CellArray
+from np_lib.nasbench101.encoding import encode
+from np_lib.nasbench101.space import random_cell
+from np_lib.predictor import ACCURACY_RANGE, NeuralClassifier, NeuralPredictor, TwoStagePredictor
+
+SMALL = dict(D=16, epochs=30, lr=3e-3, seed=0)  # fits in a second; for behaviour, not quality
+THRESHOLD = 0.885  # about the median of the synthetic labels
+
+
+def synthetic(n: int, seed: int):
+    """Random NAS-Bench-101 cells with a learnable label: more conv3x3, higher accuracy."""
+    rng = np.random.default_rng(seed)
+    cells = [random_cell(rng) for _ in range(n)]
+    conv3x3 = np.array([np.mean([o == OP_INDEX[CONV3X3] for o in c.ops[1:-1]] or [0.0]) for c in cells])
+    return cells, 0.86 + 0.08 * conv3x3 + rng.normal(0, 0.005, n)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return synthetic(60, seed=1)
+
+
+@pytest.fixture(scope="module")
+def model(data):
+    return NeuralPredictor(**SMALL).fit(*data)
+
+
+@pytest.fixture(scope="module")
+def two_stage(data):
+    return TwoStagePredictor(threshold=THRESHOLD, **SMALL).fit(*data)
+
+
+def sample_path() -> Path:
+    base = os.environ.get("NP_LIB_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data"
+    return Path(base) / "nasbench101" / "nasbench101_sample20k.csv"
+
+
+@pytest.fixture(scope="module")
+def sample():
+    path = sample_path()
+    if not path.is_file():
+        pytest.skip(f"NAS-Bench-101 sample not found at {path}; set NP_LIB_DATA_DIR to the data folder")
+    table = pd.read_csv(path, dtype={"module_adjacency": str})
+    cells = CellArray.from_strings(table["module_adjacency"], table["module_operations"], table["module_hash"])
+    return cells, table["validation_accuracy_108"].to_numpy()
+
+
+def test_exported_from_the_package():
+    assert np_lib.NeuralPredictor is NeuralPredictor
+    assert np_lib.TwoStagePredictor is TwoStagePredictor
+
+
+# -- output -----------------------------------------------------------------------------------------
+
+
+def test_predictions_lie_in_the_scaled_sigmoid_range(model, data):
+    cells, _ = data
+    low, high = ACCURACY_RANGE
+    pred = model.predict(cells)
+    assert pred.dtype == np.float64 and pred.shape == (len(cells),)
+    assert ((pred > low) & (pred < high)).all()
+    for bias, bound in ((1e4, high), (-1e4, low)):  # saturate the sigmoid
+        saturated = copy.deepcopy(model)
+        with torch.no_grad():
+            saturated.net_.out.bias.fill_(bias)
+        np.testing.assert_allclose(saturated.predict(cells), bound, rtol=0, atol=1e-6)
+
+
+def test_classifier_outputs(data):
+    cells, y = data
+    clf = NeuralClassifier(threshold=THRESHOLD, **SMALL).fit(cells, y)
+    proba = clf.predict_proba(cells)
+    assert ((proba >= 0) & (proba <= 1)).all()
+    np.testing.assert_array_equal(clf.predict(cells), proba >= 0.5)
+
+
+# -- determinism and invariance ---------------------------------------------------------------------
+
+
+def test_fit_is_seeded_and_leaves_global_rng_alone(model, data):
+    cells, y = data
+    before = torch.random.get_rng_state()
+    again = NeuralPredictor(**SMALL).fit(cells, y)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    np.testing.assert_array_equal(again.predict(cells), model.predict(cells))
+    other = NeuralPredictor(**{**SMALL, "seed": 1}).fit(cells, y)
+    assert not np.allclose(other.predict(cells), model.predict(cells))
+
+
+def random_topological_order(cell, rng) -> list[int]:
+    """A random vertex order that keeps every edge pointing forward (input first, output last)."""
+    m = cell.matrix
+    remaining, order = set(range(cell.num_vertices)), []
+    while remaining:
+        ready = sorted(v for v in remaining if not any(m[u, v] for u in remaining))
+        v = int(rng.choice(ready))
+        order.append(v)
+        remaining.remove(v)
+    return order
+
+
+def test_relabelled_cells_get_the_same_prediction(model):
+    # Most random cells have a single topological order; keep those with another one.
+    rng = np.random.default_rng(0)
+    cells, relabelled = [], []
+    for cell in synthetic(300, seed=2)[0]:
+        order = random_topological_order(cell, rng)
+        if order != sorted(order):
+            cells.append(cell)
+            relabelled.append(cell.relabel(order))
+    changed = sum(not np.array_equal(a.matrix, b.matrix) or a.ops != b.ops for a, b in zip(cells, relabelled))
+    assert changed >= 20  # (some swaps are automorphisms and change nothing)
+    np.testing.assert_allclose(model.predict(relabelled), model.predict(cells), rtol=0, atol=1e-5)
+
+
+def test_input_forms_agree(model, data):
+    cells, _ = data
+    expected = model.predict(cells)
+    array = CellArray.from_cells(cells)
+    np.testing.assert_allclose(model.predict(array), expected, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(model.predict(encode(cells)), expected, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(model.predict(cells[3]), expected[3:4], rtol=0, atol=1e-6)
+
+
+# -- the two-stage cascade --------------------------------------------------------------------------
+
+
+class _Stub:
+    def __init__(self, values):
+        self.values = np.asarray(values)
+
+    def predict_proba(self, cells):
+        return self.values
+
+    predict = predict_proba
+
+
+def test_cascade_logic():
+    model = TwoStagePredictor(threshold=0.91)
+    model.classifier_ = _Stub([0.9, 0.2, 0.6, 0.4])    # keeps cells 0 and 2
+    model.regressor_ = _Stub([0.93, 0.95, 0.88, 0.85])
+    cells = linear_graphs(np.zeros((4, 3), int), 5)
+    np.testing.assert_array_equal(model.keep(cells), [True, False, True, False])
+    # filtered cells: the regressor's number, capped at the threshold
+    np.testing.assert_allclose(model.predict(cells), [0.93, 0.91, 0.88, 0.85])
+    # kept cells by predicted accuracy, then filtered cells by classifier confidence
+    np.testing.assert_allclose(model.rank_score(cells), [0.93, -0.8, 0.88, -0.6])
+    assert list(np.argsort(-model.rank_score(cells))) == [0, 2, 3, 1]
+
+
+def test_two_stage_ranks_every_kept_cell_first(two_stage, data):
+    cells, _ = data
+    keep, score = two_stage.keep(cells), two_stage.rank_score(cells)
+    assert keep.any() and (~keep).any()
+    assert score[keep].min() > score[~keep].max()
+    assert (two_stage.predict(cells)[~keep] <= two_stage.threshold).all()
+    np.testing.assert_allclose(two_stage.predict(cells)[keep], two_stage.regressor_.predict(cells)[keep])
+
+
+def test_regressor_stage_trains_only_above_threshold(data, monkeypatch):
+    cells, y = data
+    seen = []
+    original = NeuralPredictor.fit
+
+    def recording_fit(self, cells, labels):
+        seen.append(labels)
+        return original(self, cells, labels)
+
+    monkeypatch.setattr(NeuralPredictor, "fit", recording_fit)
+    TwoStagePredictor(threshold=THRESHOLD, **{**SMALL, "epochs": 1}).fit(cells, y)
+    assert len(seen) == 1 and len(seen[0]) == (y > THRESHOLD).sum() and (seen[0] > THRESHOLD).all()
+
+
+def test_two_stage_needs_cells_above_threshold(data):
+    cells, y = data
+    with pytest.raises(ValueError, match="above the threshold"):
+        TwoStagePredictor(threshold=0.99, **SMALL).fit(cells, y)
+
+
+# -- input checks -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("labels, message", [
+    (lambda y: y[:-1], "60 cells but 59 labels"),
+    (lambda y: np.where(np.arange(len(y)) == 5, np.nan, y), "NaN or infinite .*position 5"),
+    (lambda y: y * 100, r"fractions in \[0, 1\].*percentages"),
+    (lambda y: y - 1.0, r"fractions in \[0, 1\]"),
+    (lambda y: y.reshape(-1, 1), "1-D"),
+])
+def test_bad_labels(data, labels, message):
+    cells, y = data
+    with pytest.raises(ValueError, match=message):
+        NeuralPredictor(**SMALL).fit(cells, labels(y))
+
+
+def test_bad_cells(data):
+    _, y = data
+    with pytest.raises(ValueError, match="no cells"):
+        NeuralPredictor(**SMALL).fit([], [])
+    with pytest.raises(TypeError, match="Cells, a CellArray or a GraphBatch"):
+        NeuralPredictor(**SMALL).fit("cells", y)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"D": 0}, "D must be a positive integer"),
+    ({"epochs": 2.5}, "epochs must be a positive integer"),
+    ({"fc_sizes": (128, 0)}, "fc_sizes"),
+    ({"dropout": 1.0}, "dropout"),
+    ({"lr": 0}, "lr"),
+    ({"threshold": 91}, "threshold"),
+])
+def test_bad_parameters(data, params, message):
+    with pytest.raises(ValueError, match=message):
+        TwoStagePredictor(**{**SMALL, **params}).fit(*data)
+
+
+def test_unknown_parameter_in_clone(model):
+    with pytest.raises(TypeError, match="unknown parameter"):
+        model.clone(width=3)
+    assert model.clone(D=8).get_params() == {**model.get_params(), "D": 8}
+
+
+def test_predict_needs_a_fitted_model_of_matching_features(model, data):
+    with pytest.raises(RuntimeError, match="not fitted"):
+        NeuralPredictor().predict(data[0])
+    with pytest.raises(RuntimeError, match="not fitted"):
+        TwoStagePredictor().rank_score(data[0])
+    with pytest.raises(ValueError, match="7 node features; this model was fitted on 5"):
+        model.predict(linear_graphs(np.zeros((2, 4), int), 7))
+
+
+# -- persistence ------------------------------------------------------------------------------------
+
+
+def test_save_load_round_trip(model, two_stage, data, tmp_path):
+    cells, y = data
+    classifier = NeuralClassifier(threshold=THRESHOLD, **SMALL).fit(cells, y)
+    for est, method in ((model, "predict"), (classifier, "predict_proba"), (two_stage, "rank_score")):
+        path = est.save(tmp_path / f"{type(est).__name__}.pt")
+        loaded = type(est).load(path)
+        assert loaded.get_params() == est.get_params()
+        np.testing.assert_array_equal(getattr(loaded, method)(cells), getattr(est, method)(cells))
+
+
+def test_load_checks_the_file(model, tmp_path):
+    path = model.save(tmp_path / "model.pt")
+    with pytest.raises(ValueError, match="holds a NeuralPredictor, not a TwoStagePredictor"):
+        TwoStagePredictor.load(path)
+    torch.save({"something": 1}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a model file"):
+        NeuralPredictor.load(tmp_path / "other.pt")
+
+
+# -- other search spaces ----------------------------------------------------------------------------
+
+
+def test_proxylessnas_setting_fits_chain_graphs():
+    rng = np.random.default_rng(0)
+    graphs = linear_graphs(rng.integers(0, 7, size=(30, 21)), 7)
+    model = NeuralPredictor(D=96, num_layers=18, fc_sizes=(512, 128), epochs=2).fit(graphs, rng.uniform(0.7, 0.78, 30))
+    assert model.predict(graphs).shape == (30,)
+
+
+# -- learning on real data --------------------------------------------------------------------------
+
+
+def test_learns_nasbench101(sample):
+    """Section 4.1's N = 172: held-out Kendall tau far above a permuted-label control.
+
+    100 epochs at lr 1e-3 instead of the defaults' 300 at 1e-4 keep this to
+    seconds. Measured on this split: tau 0.73; permuted-label controls -0.08 to
+    0.19 over 4 permutations; counting conv3x3 ops alone gives 0.41, so the
+    model must beat that too. (Barely trained models are poor controls: at
+    100 epochs of lr 1e-4 two of four permuted fits reached 0.43.)
+    """
+    cells, y = sample
+    order = np.random.default_rng(0).permutation(len(y))
+    train, test = order[:172], order[172:2172]
+    quick = dict(epochs=100, lr=1e-3)
+    fit = NeuralPredictor(**quick).fit(cells[train], y[train])
+    control = NeuralPredictor(**quick).fit(cells[train], np.random.default_rng(1).permutation(y[train]))
+    tau = metrics.kendall_tau(y[test], fit.predict(cells[test]))
+    tau_control = metrics.kendall_tau(y[test], control.predict(cells[test]))
+    tau_conv3x3 = metrics.kendall_tau(y[test], (cells.ops[test] == OP_INDEX[CONV3X3]).sum(axis=1))
+    assert tau > tau_control + 0.3, (tau, tau_control)
+    assert tau > tau_conv3x3 + 0.1, (tau, tau_conv3x3)
