@@ -1,0 +1,29 @@
+"""Search spaces behind one interface (:class:`SearchSpace`): sample, encode, latency, evaluate.
+
+* :class:`ProxylessNAS`: section 4.2's space, Pixel-1 latency table, no accuracies;
+* :class:`OFAMobileNetV3`: Once-for-All's space, Note10 latency, accuracy surrogate;
+* :class:`NASBenchMacro`: 6,561 really trained MBConv chains, latency measured locally;
+* :class:`NASBench101Space`: the NAS-Bench-101 pool of section 4.1, adapted.
+
+Names are imported on first use, so ``import np_lib.spaces`` stays cheap.
+"""
+import importlib
+
+_EXPORTS = {
+    "SearchSpace": "base", "Evaluation": "base", "sample_in_band": "base", "in_band": "base", "predict": "base",
+    "ChainSpace": "chain", "ProxylessNAS": "proxylessnas", "read_config": "proxylessnas",
+    "OFAMobileNetV3": "ofa", "NASBenchMacro": "macro", "NASBench101Space": "nasbench101",
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

@@ -1,0 +1,232 @@
+"""Layer-wise ("chain") search spaces: every architecture is one op choice per layer.
+
+Section 4.2: "The ProxylessNAS search space is just a linear graph, and the node
+representation at the input is nothing more than a one hot vector". A
+:class:`ChainSpace` stores a batch of architectures as an ``(n, L)`` int8 array
+of op indices (into ``op_names``); layer ``l`` may take the ops
+``allowed[l]``. Latency is additive, as in the ProxylessNAS and Once-for-All
+lookup tables: ``fixed_cost + sum_l layer_cost[l, op_l]``.
+
+Prediction on chain graphs has a fast path (:func:`chain_logits`): on a chain,
+the GCN's propagation matrices are two-row moving averages, so a layer is two
+dense matmuls and a few shifted adds instead of a batched ``(2L x L) @ (L x D)``
+product per graph. It computes exactly what :class:`np_lib.gcn.GCN` computes
+(tests/test_spaces.py compares them) in about half the CPU time
+(benchmarks/chain_speed.py). Both are bound by the same matmuls: 18 layers x 22
+nodes x 96 x 192 multiply-adds per ProxylessNAS model.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from scipy.special import ndtri
+from tqdm.auto import tqdm
+
+from ..encoding import GraphBatch, linear_graphs
+from .base import as_rng, check_count, sample_in_band
+
+#: Architectures per forward pass of the chain fast path: 1,024 chains of ~20 nodes
+#: keep a layer's activations (~8 MB) near the cache; 256 to 2,048 were within noise.
+CHAIN_CHUNK = 1024
+
+
+class ChainSpace:
+    """A chain of ``L`` layers, layer ``l`` choosing one op among ``op_names[allowed[l]]``.
+
+    ``layer_cost`` ``(L, F)`` is each (layer, op) latency in ms (NaN where not
+    allowed) and ``fixed_cost`` the layers every model has (stem, head), or
+    ``layer_cost=None`` for a space without latency. Subclasses add the data:
+    :class:`~np_lib.spaces.proxylessnas.ProxylessNAS`,
+    :class:`~np_lib.spaces.ofa.OFAMobileNetV3`, :class:`~np_lib.spaces.macro.NASBenchMacro`.
+    """
+
+    name = "chain"
+
+    def __init__(self, op_names, allowed, layer_cost=None, fixed_cost: float = 0.0):
+        self.op_names = tuple(op_names)
+        self.allowed = np.asarray(allowed, dtype=bool)
+        if self.allowed.ndim != 2 or self.allowed.shape[1] != len(self.op_names):
+            raise ValueError(f"allowed must be (layers, {len(self.op_names)} ops), got {self.allowed.shape}")
+        if not self.allowed.any(axis=1).all():
+            raise ValueError("every layer needs at least one allowed op")
+        self.counts = self.allowed.sum(axis=1)
+        # choices[l, r]: the r-th allowed op of layer l, so a uniform r in [0, counts[l]) is a uniform op.
+        self._choices = np.zeros((self.num_layers, self.counts.max()), np.int8)
+        for layer, ops in enumerate(self.allowed):
+            self._choices[layer, :ops.sum()] = np.flatnonzero(ops)
+        if layer_cost is None:
+            layer_cost = np.full(self.allowed.shape, np.nan)
+        self.layer_cost = np.where(self.allowed, np.asarray(layer_cost, dtype=float), np.nan)
+        if np.isnan(self.layer_cost[self.allowed]).any() and not np.isnan(self.layer_cost).all():
+            raise ValueError("layer_cost must give a latency for every allowed (layer, op)")
+        self.fixed_cost = float(fixed_cost)
+
+    @property
+    def num_layers(self) -> int:
+        return self.allowed.shape[0]
+
+    @property
+    def num_classes(self) -> int:
+        """Length of a node's one-hot (7 for ProxylessNAS, section 4.2)."""
+        return len(self.op_names)
+
+    @property
+    def size(self) -> int:
+        """Number of distinct architectures (an exact Python int)."""
+        return math.prod(int(c) for c in self.counts)
+
+    @property
+    def has_latency(self) -> bool:
+        return not np.isnan(self.layer_cost).all()
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.num_layers} layers, {self.num_classes} ops, {self.size:.3g} models)"
+
+    # -- the SearchSpace protocol -----------------------------------------------------------------
+
+    def sample(self, n: int, seed) -> np.ndarray:
+        """``n`` architectures, each layer's op uniform over its allowed ops (so uniform over the space)."""
+        n = check_count(n)
+        r = as_rng(seed).integers(0, self.counts, size=(n, self.num_layers), dtype=np.int8)
+        return self._choices[np.arange(self.num_layers), r]
+
+    def check(self, archs) -> np.ndarray:
+        """``archs`` as an ``(n, L)`` integer array of allowed ops, or a ValueError naming a bad one."""
+        archs = np.asarray(archs)
+        if archs.ndim == 1 and archs.shape[0] == self.num_layers:
+            archs = archs[None]
+        if archs.ndim != 2 or archs.shape[1] != self.num_layers or not np.issubdtype(archs.dtype, np.integer):
+            raise ValueError(f"{self.name} architectures are (n, {self.num_layers}) integer arrays of op "
+                             f"indices, got {archs.dtype} of shape {archs.shape}")
+        if archs.size and (archs.min() < 0 or archs.max() >= self.num_classes):
+            raise ValueError(f"op indices must lie in [0, {self.num_classes}), got [{archs.min()}, {archs.max()}]")
+        ok = self.allowed[np.arange(self.num_layers), archs]
+        if not ok.all():
+            i, layer = map(int, np.argwhere(~ok)[0])
+            raise ValueError(f"architecture {i}: op {int(archs[i, layer])} is not allowed at layer {layer} "
+                             f"(allowed: {np.flatnonzero(self.allowed[layer]).tolist()})")
+        return archs
+
+    def encode(self, archs) -> GraphBatch:
+        """Linear graphs, one node per layer with a one-hot of its op (skips stay nodes)."""
+        return linear_graphs(self.check(archs), self.num_classes)
+
+    def latency(self, archs) -> np.ndarray:
+        """``fixed_cost + sum`` of the layers' table latencies, in ms (NaN without a table)."""
+        archs = self.check(archs)
+        return self.fixed_cost + self.layer_cost[np.arange(self.num_layers), archs].sum(axis=1)
+
+    def evaluate(self, archs, seed):
+        raise NotImplementedError(f"{self.name} has no accuracy data: training its models is the only way "
+                                  f"to get accuracies")
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def sample_in_band(self, n: int, band, seed, *, progress: bool = True) -> np.ndarray:
+        """``n`` models uniform among those whose latency is in ``band`` (:func:`~np_lib.spaces.base.sample_in_band`)."""
+        if not self.has_latency:
+            raise ValueError(f"{self.name} has no latency table: no latency band can be sampled")
+        return sample_in_band(self, n, band, seed, progress=progress)
+
+    def names(self, arch) -> list[str]:
+        """The op name of each layer of one architecture."""
+        return [self.op_names[int(op)] for op in self.check(arch)[0]]
+
+    def predict(self, model, archs, *, num_threads: int | None = 1, progress: bool = True) -> np.ndarray:
+        """Predicted accuracy of each architecture; the fast chain path for a fitted ``NeuralPredictor``.
+
+        ``num_threads``: torch threads for the fast path (None: torch's setting).
+        One by default: its many mid-sized ops synchronise threads often, and on the
+        shared 2-core development machine two threads took 4.6x longer than one
+        (171 s against 37 s for 112,000 models) while other jobs held the cores.
+        On a dedicated machine, None lets the matmuls use every core.
+        """
+        from ..predictor import ACCURACY_RANGE, NeuralPredictor
+
+        archs = self.check(archs)
+        chunks = range(0, len(archs), CHAIN_CHUNK)
+        bar = dict(desc=f"predict {self.name}", unit="chunk", disable=not progress)
+        if type(model) is not NeuralPredictor:  # anything else: its own predict on encoded chunks
+            out = [np.asarray(model.predict(self.encode(archs[s:s + CHAIN_CHUNK])), float)
+                   for s in tqdm(chunks, **bar)]
+            return np.concatenate(out) if out else np.zeros(0)
+        net = model._fitted()
+        if net.convs[0].weight.shape[1] != self.num_classes:
+            raise ValueError(f"this model was fitted on {net.convs[0].weight.shape[1]} node features; "
+                             f"{self.name} has {self.num_classes}")
+        low, high = ACCURACY_RANGE
+        labels = torch.from_numpy(archs.astype(np.int64))
+        before = torch.get_num_threads()
+        try:
+            if num_threads is not None:
+                torch.set_num_threads(num_threads)
+            with torch.inference_mode():
+                logits = [chain_logits(net, labels[s:s + CHAIN_CHUNK]) for s in tqdm(chunks, **bar)]
+        finally:
+            torch.set_num_threads(before)
+        logits = torch.cat(logits) if logits else torch.zeros(0)
+        return (low + (high - low) * torch.sigmoid(logits)).double().numpy()
+
+
+def chain_logits(net, labels: torch.Tensor) -> torch.Tensor:
+    """``net(GraphInputs.from_graphs(linear_graphs(labels)))`` for a :class:`~np_lib.gcn.GCN`, faster.
+
+    On a chain ``0 -> 1 -> ... -> L-1`` the propagation matrices of section
+    3.2 are ``(ÂX)_i = (X_i + X_{i+1}) / 2`` (the last node: ``X_{L-1}``) and
+    ``(ǍX)_i = (X_{i-1} + X_i) / 2`` (the first: ``X_0``). With ``G = V W`` and
+    the pair sums ``S⁺_i = G⁺_i + G⁺_{i+1}`` (last: ``2 G⁺_{L-1}``), ``S⁻``
+    likewise, a layer is ``½ ReLU(S⁺/2) + ½ ReLU(S⁻/2) = ¼ (ReLU(S⁺) + ReLU(S⁻))``.
+    We carry ``4 V`` and fold the ¼ into the next layer's weights (ReLU commutes
+    with positive scaling), which saves a pass over the activations per layer.
+    The first layer's input is one-hot, so its ``V W`` is a row lookup.
+    """
+    b, length = labels.shape
+    n = b * length
+    quarter = 1.0
+    v = None
+    for conv in net.convs:
+        w_forward, w_backward = conv.weight * quarter
+        if v is None:
+            g_forward, g_backward = w_forward[labels].view(n, -1), w_backward[labels].view(n, -1)
+        else:
+            g_forward, g_backward = v @ w_forward, v @ w_backward
+        d = g_forward.shape[1]
+        s_forward, s_backward = torch.empty(n, d), torch.empty(n, d)
+        # Flattened over the batch: a pair that straddles two graphs is overwritten by the boundary rows.
+        torch.add(g_forward[:-1], g_forward[1:], out=s_forward[:-1])
+        torch.mul(g_forward.view(b, length, d)[:, -1], 2.0, out=s_forward.view(b, length, d)[:, -1])
+        torch.add(g_backward[1:], g_backward[:-1], out=s_backward[1:])
+        torch.mul(g_backward.view(b, length, d)[:, 0], 2.0, out=s_backward.view(b, length, d)[:, 0])
+        v = s_forward.relu_().add_(s_backward.relu_())
+        quarter = 0.25
+    h = v.view(b, length, -1).mean(dim=1) * 0.25
+    for fc in net.fcs:
+        h = torch.relu(fc(h))
+    return net.out(h).squeeze(-1)
+
+
+def hashed_normal(archs: np.ndarray, seed: int) -> np.ndarray:
+    """One standard normal per architecture, a fixed function of (architecture, ``seed``).
+
+    Simulated training noise must not depend on which other models are
+    evaluated in the same call, or the same model "trained" with the same seed
+    twice would disagree. Each row is hashed with splitmix64 (Steele et al.,
+    2014) together with the seed, and the hash is mapped to a normal through the
+    inverse CDF. Vectorised: 112,000 models take milliseconds.
+    """
+    archs = np.asarray(archs)
+    with np.errstate(over="ignore"):
+        h = _splitmix64(np.full(len(archs), int(seed) % 2 ** 64, dtype=np.uint64))
+        for column in archs.T:
+            h = _splitmix64(h ^ column.astype(np.uint64))
+    uniform = ((h >> np.uint64(11)).astype(np.float64) + 0.5) / 2.0 ** 53
+    return ndtri(uniform)
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))

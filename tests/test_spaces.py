@@ -1,0 +1,311 @@
+"""The search spaces of section 4.2 and the shared interface: ProxylessNAS (sampler, count,
+table latency, in-band sampler, the released model's config), OFA MobileNetV3 (latency, the
+accuracy predictor's input and range), NAS-Bench-Macro (the data), the NAS-Bench-101 adapter,
+and the chain fast path of the predictor."""
+import numpy as np
+import pytest
+import torch
+import yaml
+from scipy import stats
+
+from np_lib.predictor import NeuralPredictor
+from np_lib.search import NeuralPredictorSearch, RandomSearch
+from np_lib.spaces import base
+from np_lib.spaces.chain import chain_logits, hashed_normal
+
+
+@pytest.fixture(scope="module")
+def proxyless(data_dir):
+    from np_lib.spaces.proxylessnas import TABLE_FILE, ProxylessNAS
+
+    if not (data_dir / TABLE_FILE).is_file():
+        pytest.skip(f"{TABLE_FILE} not in {data_dir}; set NP_LIB_DATA_DIR")
+    return ProxylessNAS()
+
+
+@pytest.fixture(scope="module")
+def ofa(data_dir):
+    from np_lib.spaces.ofa import FOLDER, OFAMobileNetV3
+
+    if not (data_dir / FOLDER / "acc_predictor.pth").is_file():
+        pytest.skip(f"{FOLDER} not in {data_dir}; set NP_LIB_DATA_DIR")
+    return OFAMobileNetV3(224)
+
+
+@pytest.fixture(scope="module")
+def macro(data_dir):
+    from np_lib.spaces.macro import FILE, NASBenchMacro
+
+    if not (data_dir / FILE).is_file():
+        pytest.skip(f"{FILE} not in {data_dir}; set NP_LIB_DATA_DIR")
+    return NASBenchMacro()
+
+
+# --- ProxylessNAS ----------------------------------------------------------------------------------
+
+def test_proxyless_count_is_the_papers(proxyless):
+    assert proxyless.size == 3 * 6 ** 6 * 7 ** 15
+    assert 6.64e17 <= proxyless.size < 6.65e17
+    assert proxyless.num_layers == 22 and proxyless.num_classes == 7
+
+
+def test_proxyless_uses_every_table_entry(proxyless, data_dir):
+    with open(data_dir / "proxylessnas" / "mobile_trim.yaml") as f:
+        assert proxyless.used_keys == sorted(yaml.safe_load(f))
+
+
+def test_proxyless_sampler_valid_uniform_seeded(proxyless):
+    archs = proxyless.sample(21_000, seed=0)
+    assert archs.shape == (21_000, 22) and archs.dtype == np.int8
+    proxyless.check(archs)
+    first = [0] + [1 + sum((4, 4, 4, 4, 4, 1)[:s]) for s in range(6)]
+    assert set(np.unique(archs[:, 0])) == {0, 1, 2}
+    assert not (archs[:, first] == 6).any()          # "The first layer of a block is always present"
+    for layer in range(22):
+        counts = np.bincount(archs[:, layer], minlength=7)
+        counts = counts[counts > 0]
+        assert len(counts) == (3 if layer == 0 else 6 if layer in first else 7)
+        assert stats.chisquare(counts).pvalue > 1e-4
+    assert np.array_equal(proxyless.sample(100, 5), proxyless.sample(100, 5))
+    assert not np.array_equal(proxyless.sample(100, 5), proxyless.sample(100, 6))
+
+
+def test_proxyless_rejects_invalid(proxyless):
+    arch = np.zeros((1, 22), np.int8)
+    arch[0, 1] = 6                                     # skip on a stage's first layer
+    with pytest.raises(ValueError, match="not allowed at layer 1"):
+        proxyless.latency(arch)
+    with pytest.raises(ValueError, match=r"\(n, 22\)"):
+        proxyless.latency(np.zeros((1, 21), np.int8))
+    with pytest.raises(NotImplementedError, match="no accuracy data"):
+        proxyless.evaluate(arch * 0, 0)
+
+
+def test_proxyless_hand_priced_latency(proxyless, data_dir):
+    with open(data_dir / "proxylessnas" / "mobile_trim.yaml") as f:
+        table = {k: v["mean"] for k, v in yaml.safe_load(f).items()}
+    # layer 0 kernel 5; every stage's first layer MB6 7x7; everything else skipped
+    arch = np.full(22, 6, np.int8)
+    arch[0] = 1
+    arch[[1, 5, 9, 13, 17, 21]] = 5
+    keys = ["Conv-input:224x224x3-output:112x112x32", "Conv_1-input:7x7x320-output:7x7x1280",
+            "Logits-input:7x7x1280-output:1000",
+            "expanded_conv-input:112x112x32-output:112x112x16-expand:1-kernel:5-stride:1-idskip:0",
+            "expanded_conv-input:112x112x16-output:56x56x24-expand:6-kernel:7-stride:2-idskip:0",
+            "expanded_conv-input:56x56x24-output:28x28x40-expand:6-kernel:7-stride:2-idskip:0",
+            "expanded_conv-input:28x28x40-output:14x14x80-expand:6-kernel:7-stride:2-idskip:0",
+            "expanded_conv-input:14x14x80-output:14x14x96-expand:6-kernel:7-stride:1-idskip:0",
+            "expanded_conv-input:14x14x96-output:7x7x192-expand:6-kernel:7-stride:2-idskip:0",
+            "expanded_conv-input:7x7x192-output:7x7x320-expand:6-kernel:7-stride:1-idskip:0"]
+    assert proxyless.latency(arch)[0] == pytest.approx(sum(table[k] for k in keys), abs=1e-9)
+    # a non-first layer's MB3 3x3 adds its idskip:1 entry
+    arch[2] = 0
+    extra = table["expanded_conv-input:56x56x24-output:56x56x24-expand:3-kernel:3-stride:1-idskip:1"]
+    assert proxyless.latency(arch)[0] == pytest.approx(sum(table[k] for k in keys) + extra, abs=1e-9)
+
+
+def test_proxyless_latency_spread(proxyless):
+    latency = proxyless.latency(proxyless.sample(50_000, 1))
+    assert 60 < np.percentile(latency, 0.1) and np.percentile(latency, 99.9) < 175   # README: about 62-171 ms
+    assert 110 < np.median(latency) < 125                    # README: median about 117 ms
+    assert 0.005 < base.in_band(latency, (75, 85)).mean() < 0.012   # README: about 0.8 %
+
+
+def test_in_band_sampler(proxyless):
+    a = proxyless.sample_in_band(300, (75, 85), seed=3, progress=False)
+    latency = proxyless.latency(a)
+    assert a.shape == (300, 22) and latency.min() >= 75 and latency.max() <= 85
+    assert np.array_equal(a, proxyless.sample_in_band(300, (75, 85), seed=3, progress=False))
+    assert not np.array_equal(a, proxyless.sample_in_band(300, (75, 85), seed=4, progress=False))
+    assert proxyless.sample_in_band(0, (75, 85), seed=3, progress=False).shape == (0, 22)
+
+
+def test_in_band_sampler_errors(proxyless):
+    with pytest.raises(ValueError, match="empty band"):
+        proxyless.sample_in_band(10, (85, 75), seed=0)
+    with pytest.raises(ValueError, match="band must be a pair"):
+        proxyless.sample_in_band(10, 80, seed=0)
+    with pytest.raises(ValueError, match="only 0 of"):
+        base.sample_in_band(proxyless, 10, (1, 2), seed=0, batch_size=1000, max_draws=3000, progress=False)
+
+
+def test_proxyless_mobile_config(proxyless):
+    from np_lib.spaces.proxylessnas import read_config
+
+    config = read_config()
+    assert config.arch.tolist() == [0, 1, 0, 6, 6, 2, 0, 1, 1, 5, 1, 1, 1, 4, 1, 1, 1, 5, 5, 2, 2, 5]
+    assert proxyless.names(config.arch)[:3] == ["MB3 3x3", "MB3 5x5", "MB3 3x3"]
+    assert config.width_mismatches == ((1, 32, 24), (2, 32, 24))  # README: 32 channels, not 24, at 56x56
+    assert proxyless.latency(config.arch)[0] == pytest.approx(82.52, abs=0.01)  # README: about 82.5 ms
+
+
+def test_proxyless_encoding(proxyless):
+    archs = proxyless.sample(5, 0)
+    graphs = proxyless.encode(archs)
+    assert graphs.features.shape == (5, 22, 7) and graphs.adjacency.shape == (5, 22, 22)
+    assert torch.equal(graphs.features.argmax(-1), torch.from_numpy(archs.astype(np.int64)))
+    assert torch.equal(graphs.adjacency[0], torch.diag(torch.ones(21), 1))
+
+
+# --- the chain fast path ---------------------------------------------------------------------------
+
+def test_chain_fast_path_equals_the_gcn(proxyless):
+    archs = proxyless.sample(300, 0)
+    model = NeuralPredictor(num_layers=18, D=16, fc_sizes=(32, 8), epochs=1, seed=0)
+    model.fit(proxyless.encode(archs[:20]), np.linspace(0.7, 0.8, 20))
+    with torch.no_grad():                    # make the deep net's output depend on the graph
+        for conv in model.net_.convs:
+            conv.weight.mul_(2.0)
+    generic = model.predict(proxyless.encode(archs))
+    fast = proxyless.predict(model, archs, progress=False)
+    assert np.std(generic) > 1e-4
+    np.testing.assert_allclose(fast, generic, rtol=0, atol=1e-6)
+    with torch.inference_mode():
+        labels = torch.from_numpy(archs[:7].astype(np.int64))
+        from np_lib.gcn import GraphInputs
+        np.testing.assert_allclose(chain_logits(model.net_, labels),
+                                   model.net_(GraphInputs.from_graphs(proxyless.encode(archs[:7]))), atol=1e-4)
+
+
+def test_hashed_normal_is_a_function_of_model_and_seed():
+    archs = np.random.default_rng(0).integers(0, 7, (20_000, 22))
+    z = hashed_normal(archs, 3)
+    assert np.array_equal(z[5:9], hashed_normal(archs[5:9], 3))
+    assert not np.array_equal(z[:4], hashed_normal(archs[:4], 4))
+    assert abs(z.mean()) < 0.03 and abs(z.std() - 1) < 0.03
+
+
+# --- OFA MobileNetV3 -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("resolution", [160, 176, 192, 208, 224])
+def test_ofa_tables_cover_the_space(data_dir, resolution):
+    from np_lib.spaces.ofa import FOLDER, OFAMobileNetV3
+
+    path = data_dir / FOLDER / "note10" / f"{resolution}_lookup_table.yaml"
+    if not path.is_file():
+        pytest.skip(f"{path} missing")
+    with open(path) as f:
+        assert OFAMobileNetV3(resolution).used_keys == sorted(yaml.safe_load(f))
+
+
+def test_ofa_sampler(ofa):
+    archs = ofa.sample(9000, 0)
+    ofa.check(archs)
+    depths = ofa.depths(archs)
+    for stage in range(5):
+        assert stats.chisquare(np.bincount(depths[:, stage])[2:]).pvalue > 1e-4
+    mbconv = archs[archs != 9]
+    assert stats.chisquare(np.bincount(mbconv, minlength=9)).pvalue > 1e-4
+    assert ofa.size == (9 ** 2 + 9 ** 3 + 9 ** 4) ** 5
+    bad = archs[:1].copy()
+    bad[0, 2], bad[0, 3] = 9, 0
+    with pytest.raises(ValueError, match="skips slot 2 but not slot 3"):
+        ofa.check(bad)
+
+
+def test_ofa_hand_priced_latency(ofa, data_dir):
+    with open(data_dir / "ofa_mbv3" / "note10" / "224_lookup_table.yaml") as f:
+        table = {k: v["mean"] for k, v in yaml.safe_load(f).items()}
+    arch = np.tile(np.array([0, 0, 9, 9], np.int8), 5)   # depth 2 everywhere, MB3 3x3
+    fixed = sum(v for k, v in table.items() if not k.startswith("expanded_conv")) + table[
+        "expanded_conv-input:112x112x24-output:112x112x24-expand:24-kernel:3-stride:1-idskip:1-se:0-hs:0"]
+    layers = ["112x112x24-output:56x56x32-expand:72-kernel:3-stride:2-idskip:0-se:0-hs:0",
+              "56x56x32-output:56x56x32-expand:96-kernel:3-stride:1-idskip:1-se:0-hs:0",
+              "56x56x32-output:28x28x48-expand:96-kernel:3-stride:2-idskip:0-se:1-hs:0",
+              "28x28x48-output:28x28x48-expand:144-kernel:3-stride:1-idskip:1-se:1-hs:0",
+              "28x28x48-output:14x14x96-expand:144-kernel:3-stride:2-idskip:0-se:0-hs:1",
+              "14x14x96-output:14x14x96-expand:288-kernel:3-stride:1-idskip:1-se:0-hs:1",
+              "14x14x96-output:14x14x136-expand:288-kernel:3-stride:1-idskip:0-se:1-hs:1",
+              "14x14x136-output:14x14x136-expand:408-kernel:3-stride:1-idskip:1-se:1-hs:1",
+              "14x14x136-output:7x7x192-expand:408-kernel:3-stride:2-idskip:0-se:1-hs:1",
+              "7x7x192-output:7x7x192-expand:576-kernel:3-stride:1-idskip:1-se:1-hs:1"]
+    expected = fixed + sum(table["expanded_conv-input:" + k] for k in layers)
+    assert ofa.latency(arch)[0] == pytest.approx(expected, abs=1e-9)
+
+
+def test_ofa_predictor_input_encoding(ofa):
+    arch = np.array([[0, 4, 8, 9,  1, 2, 3, 5,  6, 7, 9, 9,  8, 8, 8, 8,  2, 2, 2, 9]], np.int8)
+    x = ofa.features(arch)[0]
+    assert x.shape == (128,) and x.sum() == 2 * 16 + 1        # 16 layers, each a kernel and an expansion
+    kernel = x[:60].reshape(20, 3)
+    expansion = x[60:120].reshape(20, 3)
+    assert kernel[0].tolist() == [1, 0, 0] and expansion[0].tolist() == [1, 0, 0]     # MB3 3x3
+    assert kernel[1].tolist() == [0, 1, 0] and expansion[1].tolist() == [0, 1, 0]     # MB4 5x5
+    assert kernel[2].tolist() == [0, 0, 1] and expansion[2].tolist() == [0, 0, 1]     # MB6 7x7
+    assert kernel[3].sum() == 0 and expansion[3].sum() == 0                           # beyond depth
+    assert np.flatnonzero(x[120:]).tolist() == [7]                                    # (224 - 112) // 16
+
+
+def test_ofa_accuracy_range_and_noise(ofa):
+    archs = ofa.sample(2000, 0)
+    accuracy = ofa.surrogate_accuracy(archs)
+    assert 0.77 < accuracy.min() and accuracy.max() < 0.84            # README: 0.795-0.827 (1st-99th pct)
+    smallest = np.tile(np.array([0, 0, 9, 9], np.int8), 5)
+    largest = np.full(20, 8, np.int8)
+    assert ofa.surrogate_accuracy(smallest[None])[0] < ofa.surrogate_accuracy(largest[None])[0]
+    ev = ofa.evaluate(archs, seed=0)
+    assert np.array_equal(ev.test_accuracy, accuracy)
+    noise = ev.validation_accuracy - accuracy
+    assert abs(noise.std() - 0.0014) < 0.0002
+    assert np.array_equal(ofa.evaluate(archs[10:20], seed=0).validation_accuracy, ev.validation_accuracy[10:20])
+
+
+# --- NAS-Bench-Macro -------------------------------------------------------------------------------
+
+def test_macro_data(macro):
+    assert len(macro.all()) == 6561 and macro.runs.shape == (6561, 3)
+    assert macro.mean_accuracy.min() == pytest.approx(0.4536, abs=1e-4)     # README: 45.4-93.1
+    assert macro.mean_accuracy.max() == pytest.approx(0.9313, abs=1e-4)
+    assert np.median(macro.mean_accuracy) == pytest.approx(0.910, abs=5e-4)  # README: median 91.0
+    assert np.median(macro.runs.std(axis=1)) == pytest.approx(0.0014, abs=5e-5)  # README: 0.14
+    assert np.array_equal(macro.rows(macro.all()), np.arange(6561))
+    assert np.array_equal(macro.macs(macro.all()), macro.flops)              # our layer shapes = theirs
+
+
+def test_macro_sampling_and_evaluation(macro):
+    a = macro.sample(6561, 0)
+    assert len(np.unique(macro.rows(a))) == 6561                             # without replacement
+    ev = macro.evaluate(a[:500], seed=1)
+    rows = macro.rows(a[:500])
+    assert np.all((macro.runs[rows] == ev.validation_accuracy[:, None]).any(axis=1))
+    assert np.array_equal(ev.test_accuracy, macro.mean_accuracy[rows])
+    assert np.array_equal(macro.evaluate(a[100:110], 1).validation_accuracy, ev.validation_accuracy[100:110])
+    band = macro.sample_in_band(200, (3.0, 4.0), seed=0, progress=False)
+    assert len(np.unique(macro.rows(band))) == 200 and base.in_band(macro.latency(band), (3.0, 4.0)).all()
+    with pytest.raises(ValueError, match="only"):
+        macro.sample_in_band(10, (0.0, 0.5), seed=0)
+    with pytest.raises(ValueError, match="cannot draw"):
+        macro.sample(6562, 0)
+
+
+def test_one_engine_runs_section_41_strategies_on_a_chain_space(macro):
+    pool = macro.all()
+    graphs, outcomes = macro.encode(pool), macro.evaluate(pool, 0)
+    assert isinstance(macro, base.SearchSpace)
+    random = RandomSearch().search(graphs, outcomes, 30, seed=0)
+    np_search = NeuralPredictorSearch(NeuralPredictor(num_layers=2, D=8, epochs=2), N=20).search(
+        graphs, outcomes, 30, seed=0)
+    assert len(random.trace) == len(np_search.trace) == 30
+    assert np.isnan(random.trace.cumulative_time).all()      # no training times in this data
+
+
+# --- NAS-Bench-101 behind the same interface -------------------------------------------------------
+
+def test_nasbench101_adapter(sample_csv):
+    from np_lib.nasbench101.benchmark import load
+    from np_lib.pareto import SoftParetoSearch
+    from np_lib.spaces.nasbench101 import NASBench101Space
+
+    space = NASBench101Space(load(sample_csv, progress=False))
+    assert isinstance(space, base.SearchSpace)
+    cells = space.sample(50, 0)
+    assert len(cells) == 50 and space.encode(cells).features.shape == (50, 7, 5)
+    assert np.isnan(space.latency(cells)).all()
+    ev = space.evaluate(cells, 0)
+    rows = space.cells.index(cells.hashes)
+    assert np.array_equal(ev.validation_accuracy, space.bench.simulate(0).validation_accuracy[rows])
+    assert len(RandomSearch().search(cells, ev, 10, seed=0).trace) == 10
+    with pytest.raises(ValueError, match="no latency"):
+        base.sample_in_band(space, 5, (1, 2), seed=0)
+    with pytest.raises(ValueError, match="NaN"):
+        SoftParetoSearch(NeuralPredictor(epochs=1), N=10).search(space, cells, ev, seed=0, progress=False)
