@@ -1,0 +1,394 @@
+"""Repeated, seeded, resumable search experiments and their aggregation (Figures 4 and 7).
+
+The paper averages every curve over 600 runs (Figure 4, 7 captions). Here
+:func:`run_experiment` runs ``R`` independent repetitions of one
+:class:`~np_lib.search.Strategy`: repetition ``r`` draws its seeds from
+``numpy.random.SeedSequence(seed, spawn_key=(r,))``, one for
+``benchmark.simulate`` (which of a cell's training runs the search sees, fixed
+for the run, section 4.1) and one for the search itself. Repetition ``r`` of an
+experiment seed therefore gives every strategy the same simulated outcomes, and
+the result of a repetition does not depend on how many there are or in what
+order they ran.
+
+Runs are independent, so they go to any ``concurrent.futures.Executor``
+(serially in-process without one; :func:`process_pool` makes a suitable local
+one). With a ``directory``, each finished run is
+written there at once and atomically (``run_00000.npz`` ..., plus a
+``manifest.json`` describing the experiment); calling :func:`run_experiment`
+again with the same arguments skips the runs already on disk, so an interrupted
+experiment resumes and ends with the same table as an uninterrupted one.
+:func:`experiment_directory` names a directory after everything that defines
+an experiment, so changing a parameter starts a new one instead of clashing.
+Each run also records the wall-clock seconds its search took (``Run.seconds``,
+kept on disk, not part of the table: it varies from run to run).
+
+Why runs are not trained "as one batched model": stacking the R predictors of
+an experiment into one network with a leading run dimension
+(``benchmarks/batched_training.py``) computes the same fits (predictions equal
+to 2e-6) and, on one core of the shared 2-core test machine (load average
+2.8-3.0 from other users), took 0.86-0.92 s per model against 1.6 s one by one
+at R = 4-8 (N = 172, 20 epochs: 1.7-1.8x; 1.1x at R = 1, 1.3x at R = 2). It is
+not used: it needs a second implementation of the training loop; it cannot
+batch the two-stage regressors as they are (each run keeps a different number
+of cells above 91%, so different step counts); it speeds up only the fit, not
+the scoring of the candidate pool (a quarter of a run at the notebooks' 50
+epochs, about half at paper scale on the 423,624-cell space); and it
+ties a run's floating-point result to the runs it was batched with, so a
+resumed experiment could rank near-ties differently from an uninterrupted one.
+Runs in separate processes (:func:`process_pool`) need none of that. They gain
+only what idle cores there are: 1.0x with two workers in that same
+measurement, where no core was idle.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import multiprocessing
+import os
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .search import SearchResult, Strategy, Trace
+from .storage import atomic_path
+
+_FORMAT = 1  # version of the directory layout
+MANIFEST = "manifest.json"
+METRICS = ("best_validation", "test_of_best", "cumulative_time")
+
+
+def run_seeds(seed: int, rep: int) -> tuple[int, int]:
+    """``(simulate_seed, search_seed)`` of repetition ``rep`` of an experiment seeded ``seed``."""
+    simulate_seed, search_seed = np.random.SeedSequence(seed, spawn_key=(rep,)).generate_state(2)
+    return int(simulate_seed), int(search_seed)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One finished repetition: its index, seeds, trace, the strategy's counters and its cost.
+
+    ``seconds``: wall-clock time of the search itself (in the process that ran
+    it; NaN for runs saved before this was recorded). Not part of
+    :meth:`Experiment.table`, whose values are deterministic.
+    """
+    rep: int
+    simulate_seed: int
+    search_seed: int
+    trace: Trace
+    stats: dict[str, int]
+    seconds: float = math.nan
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """The runs of one experiment, in repetition order, and the manifest that describes it."""
+    manifest: dict
+    runs: list[Run]
+
+    @property
+    def name(self) -> str:
+        return self.manifest["strategy"]["strategy"]
+
+    def table(self) -> pd.DataFrame:
+        """Long table: one row per (rep, budget) with the trace's metrics."""
+        parts = [pd.DataFrame({"rep": run.rep, "budget": run.trace.budgets,
+                               **{m: getattr(run.trace, m) for m in METRICS}}) for run in self.runs]
+        return pd.concat(parts, ignore_index=True)
+
+    def stats(self) -> pd.DataFrame:
+        """The strategy's counters per run (e.g. Regularized Evolution's redraws and fallbacks)."""
+        return pd.DataFrame([{"rep": run.rep, **run.stats} for run in self.runs]).set_index("rep")
+
+    def seconds(self) -> pd.Series:
+        """Wall-clock seconds of each run's search, by repetition (volatile: not a result)."""
+        return pd.Series([run.seconds for run in self.runs], index=pd.Index([r.rep for r in self.runs], name="rep"),
+                         name="seconds")
+
+    def summary(self, by: str = "budget", num_points: int = 500) -> pd.DataFrame:
+        """Mean and standard deviation over runs (``ddof=1``), per budget or on a time grid.
+
+        ``by="budget"``: indexed by the number of trained models (Figure 4 left
+        and middle), columns ``{metric}_mean`` and ``{metric}_std``.
+        ``by="time"``: indexed by cumulative training time on ``num_points``
+        evenly spaced times up to the shortest run's total (Figure 4 right); a
+        run's value at time ``t`` is its best among the models whose training
+        had finished by ``t``; the mean is NaN where some run had none yet.
+        """
+        if by == "budget":
+            table = self.table().groupby("budget")[list(METRICS)]
+            out = pd.concat([table.mean().add_suffix("_mean"), table.std().add_suffix("_std")], axis=1)
+            return out[[f"{m}_{s}" for m in METRICS for s in ("mean", "std")]]
+        if by == "time":
+            times, values = self._on_time_grid(num_points)
+            columns = {}
+            for metric, per_run in values.items():
+                # skipna=False: a mean over only the runs that have a model yet would be biased upwards
+                columns[f"{metric}_mean"] = per_run.mean(axis=0)
+                columns[f"{metric}_std"] = per_run.std(axis=0, ddof=1) if len(per_run) > 1 else np.nan
+            return pd.DataFrame(columns, index=pd.Index(times, name="time"))
+        raise ValueError(f"by must be 'budget' or 'time', got {by!r}")
+
+    def _on_time_grid(self, num_points: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        if num_points < 2:
+            raise ValueError(f"num_points must be at least 2, got {num_points}")
+        cumulative = [run.trace.cumulative_time for run in self.runs]
+        if any(np.isnan(c).any() for c in cumulative):
+            raise ValueError("training times are missing (NaN) in this data: no time axis")
+        times = np.linspace(0.0, min(c[-1] for c in cumulative), num_points)
+        values = {m: np.empty((len(self.runs), num_points)) for m in ("best_validation", "test_of_best")}
+        for i, run in enumerate(self.runs):
+            # position of the last model finished by each time; -1 where none has
+            last = np.searchsorted(run.trace.cumulative_time, times, side="right") - 1
+            for metric, out in values.items():
+                out[i] = np.where(last >= 0, getattr(run.trace, metric)[np.maximum(last, 0)], np.nan)
+        return times, values
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    """How much sooner ``method`` reaches ``target`` than ``baseline`` (section 4.1's "x-fold").
+
+    ``baseline_at`` / ``method_at``: the budget (or training time) at which
+    each mean curve first reaches ``target``; ``ratio = baseline_at / method_at``
+    (NaN, with ``method_at`` NaN, if the method never reaches it).
+    """
+    metric: str
+    by: str
+    target: float
+    baseline_at: float
+    method_at: float
+    ratio: float
+
+
+def sample_efficiency(method: Experiment, baseline: Experiment, metric: str = "best_validation",
+                      by: str = "budget", target: float | None = None, num_points: int = 500) -> Efficiency:
+    """The "x-fold sample efficiency" of ``method`` over ``baseline`` (section 4.1).
+
+    efficiency = (budget at which the baseline's mean curve first reaches the
+    target) / (budget at which the method's mean curve first reaches it). The
+    target defaults to the baseline's final mean value: "after 5000 samples,
+    Regularized Evolution reaches 95.06 % ...; our predictor can reach the same
+    validation accuracy 12.40x faster". ``by="time"`` does the same on the mean
+    curves over cumulative training time (:meth:`Experiment.summary`), each on
+    its own grid of ``num_points`` times, so crossing times are accurate to a
+    ``1 / (num_points - 1)`` share of that experiment's time range.
+    """
+    if metric not in ("best_validation", "test_of_best"):
+        raise ValueError(f"metric must be 'best_validation' or 'test_of_best', got {metric!r}")
+    curves = [experiment.summary(by, num_points)[f"{metric}_mean"] for experiment in (baseline, method)]
+    if curves[0].isna().all() or curves[1].isna().all():
+        raise ValueError(f"no {metric} values to compare (test accuracy is absent from the NAS-Bench-101 sample)")
+    target = float(curves[0].dropna().iloc[-1]) if target is None else float(target)
+    baseline_at, method_at = (_first_reaching(curve, target) for curve in curves)
+    if math.isnan(baseline_at):
+        raise ValueError(f"the baseline's mean {metric} never reaches the target {target}")
+    return Efficiency(metric=metric, by=by, target=target, baseline_at=baseline_at, method_at=method_at,
+                      ratio=baseline_at / method_at)
+
+
+def _first_reaching(curve: pd.Series, target: float) -> float:
+    reached = np.flatnonzero(curve.to_numpy() >= target)
+    return float(curve.index[reached[0]]) if len(reached) else math.nan
+
+
+def run_experiment(strategy: Strategy, benchmark, *, budget: int, runs: int, seed: int = 0,
+                   directory: str | Path | None = None, executor: Executor | None = None,
+                   max_in_flight: int | None = None, progress: bool = True,
+                   on_run: Callable[[Run], None] | None = None) -> Experiment:
+    """Run ``runs`` seeded repetitions of ``strategy`` on ``benchmark`` with ``budget`` models each.
+
+    ``benchmark``: anything with ``cells`` and ``simulate(seed)``, e.g. a
+    :class:`~np_lib.nasbench101.benchmark.NASBench101`. ``directory``: where
+    finished runs are kept and from where a repeated call resumes (module
+    docstring); it refuses a directory holding a different strategy, budget,
+    seed or data. More runs than on disk extend an experiment. ``executor``:
+    a ``concurrent.futures.Executor`` (a ``ProcessPoolExecutor``, a Dask
+    ``Client.get_executor()``, ...) or None to run serially in this process;
+    at most ``max_in_flight`` runs (default: twice this machine's cores) are
+    submitted at a time, because each carries one simulated training of the
+    whole pool. ``on_run(run)`` is called in this process after each run is
+    saved. ``progress`` shows a tqdm bar over finished runs.
+    """
+    _check_positive("budget", budget)
+    _check_positive("runs", runs)
+    manifest = _manifest(strategy, benchmark, budget, seed)
+    store = _Store(Path(directory), manifest) if directory is not None else None
+    done = store.load(runs) if store else {}
+    todo = iter([rep for rep in range(runs) if rep not in done])
+
+    def task(rep: int) -> tuple:
+        # The outcomes are drawn here, so a task ships the cells and one run's arrays, not the whole table.
+        simulate_seed, search_seed = run_seeds(seed, rep)
+        return benchmark.cells, benchmark.simulate(simulate_seed), budget, search_seed
+
+    def finish(rep: int, timed: tuple[SearchResult, float]) -> None:
+        result, seconds = timed
+        simulate_seed, search_seed = run_seeds(seed, rep)
+        run = Run(rep, simulate_seed, search_seed, result.trace, dict(result.stats), seconds)
+        if store:
+            store.save(run)
+        done[rep] = run
+        bar.update()
+        if on_run:
+            on_run(run)
+
+    with tqdm(total=runs, initial=len(done), desc=strategy.name, unit="run", disable=not progress) as bar:
+        if executor is None:
+            for rep in todo:
+                finish(rep, _timed_search(strategy, *task(rep)))
+        else:
+            pending = {}
+
+            def submit(count: int) -> None:
+                for rep in itertools.islice(todo, count):
+                    pending[executor.submit(_timed_search, strategy, *task(rep))] = rep
+
+            submit(max_in_flight or 2 * (os.cpu_count() or 1))
+            try:
+                while pending:
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        finish(pending.pop(future), future.result())
+                    submit(len(finished))
+            finally:  # on an error or Ctrl-C, do not leave queued runs behind
+                for future in pending:
+                    future.cancel()
+    return Experiment(manifest, [done[rep] for rep in range(runs)])
+
+
+def _timed_search(strategy: Strategy, cells, outcomes, budget: int, seed) -> tuple[SearchResult, float]:
+    start = time.perf_counter()
+    result = strategy.search(cells, outcomes, budget, seed)
+    return result, time.perf_counter() - start
+
+
+def _limit_threads(threads: int) -> None:
+    # Before torch (or numpy's BLAS) is imported in the worker: their thread pools read these.
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
+
+def process_pool(workers: int | None = None, threads_per_worker: int = 1) -> ProcessPoolExecutor:
+    """A ``ProcessPoolExecutor`` for :func:`run_experiment`: ``workers`` processes (default: all cores).
+
+    Workers are *spawned* (a fresh interpreter each, about 2-3 s to import
+    torch on first use), not forked: forking a process that already runs
+    torch's thread pool, or a Jupyter kernel, can hang. Each worker uses
+    ``threads_per_worker`` threads for torch and BLAS, so ``workers`` processes
+    do not oversubscribe the cores; with 1 thread the predictor's floating-point
+    results do not depend on how many cores the machine has. Use it as a context
+    manager, or call ``shutdown()``; one pool can serve many experiments.
+    """
+    workers = workers or os.cpu_count() or 1
+    _check_positive("workers", workers)
+    _check_positive("threads_per_worker", threads_per_worker)
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_limit_threads, initargs=(threads_per_worker,))
+
+
+def experiment_directory(root: str | Path, strategy: Strategy, benchmark, *, budget: int, seed: int = 0,
+                         label: str | None = None) -> Path:
+    """``root/<label>-<digest>``: a directory for this experiment, named after what defines it.
+
+    The digest covers everything :func:`run_experiment` checks a directory
+    against (the strategy and its parameters, the budget, the seed, the data),
+    so a changed parameter gets its own directory and resumes there later,
+    while the same experiment always finds its runs. ``label`` defaults to
+    the strategy's name. The number of runs is not part of it: more runs
+    extend an experiment.
+    """
+    manifest = _manifest(strategy, benchmark, budget, seed)
+    digest = hashlib.md5(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:10]
+    return Path(root) / f"{label or strategy.name}-{digest}"
+
+
+def _check_positive(name: str, value) -> None:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _manifest(strategy: Strategy, benchmark, budget: int, seed: int) -> dict:
+    # Round-trip through JSON so the manifest compares equal to one read back from disk.
+    return json.loads(json.dumps({"format": _FORMAT, "strategy": strategy.describe(), "budget": int(budget),
+                                  "seed": int(seed), "data": _fingerprint(benchmark)}))
+
+
+def _fingerprint(benchmark) -> dict:
+    """Which data an experiment ran on: the pool's size and a digest of its cells and first simulated run."""
+    digest = hashlib.md5(benchmark.cells.hashes.astype("S32").tobytes())
+    digest.update(np.ascontiguousarray(benchmark.simulate(0).validation_accuracy, dtype="<f8").tobytes())
+    return {"num_cells": len(benchmark.cells), "digest": digest.hexdigest()}
+
+
+class _Store:
+    """An experiment directory: ``manifest.json`` and one ``run_{rep:05d}.npz`` per finished run.
+
+    The manifest is written with the first run, so a directory whose first
+    attempt failed before any run finished (say, a budget too large for the
+    pool) holds no claim and can be reused with corrected arguments.
+    """
+
+    def __init__(self, directory: Path, manifest: dict | None = None):
+        self.directory = directory
+        self.manifest = manifest
+        found = self.read_manifest()
+        if manifest is not None and found is not None and found != manifest:
+            raise ValueError(f"{directory} holds a different experiment:\n  on disk: {found}\n  "
+                             f"requested: {manifest}\nuse another directory")
+
+    def read_manifest(self) -> dict | None:
+        path = self.directory / MANIFEST
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    def path(self, rep: int) -> Path:
+        return self.directory / f"run_{rep:05d}.npz"
+
+    def save(self, run: Run) -> None:
+        if self.read_manifest() is None:
+            with atomic_path(self.directory / MANIFEST) as tmp:
+                tmp.write_text(json.dumps(self.manifest, indent=2, sort_keys=True) + "\n")
+        t = run.trace
+        with atomic_path(self.path(run.rep)) as tmp, open(tmp, "wb") as f:
+            np.savez(f, rep=run.rep, simulate_seed=run.simulate_seed, search_seed=run.search_seed,
+                     trained=t.trained, best=t.best, best_validation=t.best_validation,
+                     test_of_best=t.test_of_best, cumulative_time=t.cumulative_time,
+                     stat_names=np.array(list(run.stats), dtype=str),
+                     stat_values=np.array(list(run.stats.values()), dtype=np.int64), seconds=run.seconds)
+
+    def load(self, runs: int | None = None) -> dict[int, Run]:
+        """The saved runs (those with ``rep < runs``, if given) by repetition."""
+        out = {}
+        for path in sorted(self.directory.glob("run_*.npz")):
+            with np.load(path) as f:
+                rep = int(f["rep"])
+                if runs is not None and rep >= runs:
+                    continue
+                trace = Trace(budgets=np.arange(1, len(f["trained"]) + 1), trained=f["trained"], best=f["best"],
+                              best_validation=f["best_validation"], test_of_best=f["test_of_best"],
+                              cumulative_time=f["cumulative_time"])
+                stats = dict(zip(f["stat_names"].tolist(), f["stat_values"].tolist()))
+                seconds = float(f["seconds"]) if "seconds" in f.files else math.nan
+                out[rep] = Run(rep, int(f["simulate_seed"]), int(f["search_seed"]), trace, stats, seconds)
+        return out
+
+
+def load_experiment(directory: str | Path) -> Experiment:
+    """Read an experiment directory written by :func:`run_experiment` (all runs on disk, by repetition)."""
+    store = _Store(Path(directory))
+    manifest = store.read_manifest()
+    if manifest is None:
+        raise FileNotFoundError(f"{directory} is not an experiment directory: no {MANIFEST}")
+    if manifest.get("format") != _FORMAT:
+        raise ValueError(f"{directory}: format {manifest.get('format')!r}, this np_lib reads format {_FORMAT}")
+    return Experiment(manifest, [run for _, run in sorted(store.load().items())])

@@ -1,0 +1,228 @@
+"""The experiment engine: seeded repetitions, determinism, resuming after an interrupt,
+executors (processes, Dask), and aggregation (mean/std per budget and time, x-fold efficiency)."""
+import contextlib
+import math
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from np_lib.experiment import (Experiment, Run, experiment_directory, load_experiment, process_pool,
+                               run_experiment, run_seeds, sample_efficiency)
+from np_lib.nasbench101.benchmark import NASBench101
+from np_lib.nasbench101.cell import OPS
+from np_lib.nasbench101.space import random_cell
+from np_lib.search import Oracle, RandomSearch, RegularizedEvolution, Trace
+
+BUDGET = 40
+
+
+def synthetic_benchmark(n: int = 150, seed: int = 0) -> NASBench101:
+    """A NASBench101 of ``n`` distinct real cells with three synthetic runs each (test accuracy included)."""
+    rng = np.random.default_rng(seed)
+    cells = {}
+    while len(cells) < n:
+        cell = random_cell(rng)
+        cells.setdefault(cell.hash, cell)
+    table = pd.DataFrame({
+        "module_hash": list(cells),
+        "module_adjacency": ["".join(map(str, c.matrix.ravel())) for c in cells.values()],
+        "module_operations": [",".join(OPS[o] for o in c.ops) for c in cells.values()],
+        "trainable_parameters": 0,
+    })
+    quality = rng.uniform(0.85, 0.94, n)
+    for r in range(3):
+        table[f"validation_accuracy_108_r{r}"] = quality + rng.normal(0, 0.003, n)
+        table[f"test_accuracy_108_r{r}"] = quality + rng.normal(0, 0.003, n) - 0.01
+        table[f"training_time_108_r{r}"] = rng.uniform(1000, 3000, n)
+    return NASBench101(table, "sample", Path("synthetic.csv"))
+
+
+@pytest.fixture(scope="module")
+def nasbench():
+    return synthetic_benchmark()
+
+
+def test_repetitions_are_seeded_and_independent_of_their_number(nasbench):
+    evolution = RegularizedEvolution(population_size=10, tournament_size=3)
+    a = run_experiment(evolution, nasbench, budget=BUDGET, runs=3, seed=1, progress=False)
+    b = run_experiment(evolution, nasbench, budget=BUDGET, runs=5, seed=1, progress=False)
+    c = run_experiment(evolution, nasbench, budget=BUDGET, runs=3, seed=2, progress=False)
+    pd.testing.assert_frame_equal(a.table(), b.table()[b.table()["rep"] < 3])
+    assert not a.table().equals(c.table())
+    assert [(r.simulate_seed, r.search_seed) for r in a.runs] == [run_seeds(1, rep) for rep in range(3)]
+    assert len({r.simulate_seed for r in b.runs}) == 5
+    assert list(a.stats().columns) == ["redraws", "parent_redraws", "fallbacks", "parent_repeats"]
+
+
+def test_the_oracle_varies_only_with_the_simulated_runs(nasbench):
+    experiment = run_experiment(Oracle(), nasbench, budget=5, runs=6, seed=0, progress=False)
+    for run in experiment.runs:
+        outcomes = nasbench.simulate(run.simulate_seed)
+        assert np.all(run.trace.best_validation == outcomes.validation_accuracy.max())
+        assert np.all(run.trace.test_of_best == outcomes.test_accuracy[outcomes.validation_accuracy.argmax()])
+    assert experiment.summary().loc[5, "best_validation_std"] > 0  # a different run of each cell each time
+
+
+@pytest.mark.parametrize("threads", [0, 2])
+def test_an_interrupted_experiment_resumes_to_the_same_table(nasbench, tmp_path, threads):
+    evolution = RegularizedEvolution(population_size=10, tournament_size=3)
+    args = dict(budget=BUDGET, runs=5, seed=3, progress=False)
+    finished = []
+
+    def interrupt_after_two(run):
+        finished.append(run.rep)
+        if len(finished) == 2:
+            raise KeyboardInterrupt
+
+    with ThreadPoolExecutor(threads) if threads else contextlib.nullcontext() as executor:
+        with pytest.raises(KeyboardInterrupt):
+            run_experiment(evolution, nasbench, directory=tmp_path / "a", executor=executor,
+                           on_run=interrupt_after_two, **args)
+    saved = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert saved == ["manifest.json"] + [f"run_{rep:05d}.npz" for rep in sorted(finished)]
+    resumed_reps = []
+    resumed = run_experiment(evolution, nasbench, directory=tmp_path / "a",
+                             on_run=lambda run: resumed_reps.append(run.rep), **args)
+    assert sorted(finished + resumed_reps) == [0, 1, 2, 3, 4]  # the saved runs were not run again
+    uninterrupted = run_experiment(evolution, nasbench, directory=tmp_path / "b", **args)
+    pd.testing.assert_frame_equal(resumed.table(), uninterrupted.table())
+    pd.testing.assert_frame_equal(load_experiment(tmp_path / "a").table(), uninterrupted.table())
+    pd.testing.assert_frame_equal(load_experiment(tmp_path / "a").stats(), uninterrupted.stats())
+    assert load_experiment(tmp_path / "a").manifest == uninterrupted.manifest
+
+
+def test_a_directory_refuses_a_different_experiment(nasbench, tmp_path):
+    run_experiment(RandomSearch(), nasbench, budget=10, runs=1, directory=tmp_path, progress=False)
+    with pytest.raises(ValueError, match="holds a different experiment"):
+        run_experiment(RandomSearch(), nasbench, budget=11, runs=1, directory=tmp_path, progress=False)
+    with pytest.raises(ValueError, match="holds a different experiment"):
+        run_experiment(RandomSearch(), synthetic_benchmark(seed=1), budget=10, runs=1, directory=tmp_path,
+                       progress=False)
+    with pytest.raises(FileNotFoundError, match="not an experiment directory"):
+        load_experiment(tmp_path / "nothing")
+
+
+def test_a_failed_start_leaves_the_directory_free(nasbench, tmp_path):
+    with pytest.raises(ValueError, match="exceeds the pool"):
+        run_experiment(RandomSearch(), nasbench, budget=1000, runs=2, directory=tmp_path, progress=False)
+    run_experiment(RandomSearch(), nasbench, budget=10, runs=2, directory=tmp_path, progress=False)
+    assert load_experiment(tmp_path).manifest["budget"] == 10
+    with pytest.raises(ValueError, match="runs must be a positive integer"):
+        run_experiment(RandomSearch(), nasbench, budget=10, runs=0)
+
+
+def test_a_process_pool_gives_the_serial_result(nasbench):
+    evolution = RegularizedEvolution(population_size=10, tournament_size=3)
+    serial = run_experiment(evolution, nasbench, budget=BUDGET, runs=4, seed=5, progress=False)
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        parallel = run_experiment(evolution, nasbench, budget=BUDGET, runs=4, seed=5, executor=pool,
+                                  max_in_flight=1, progress=False)
+    pd.testing.assert_frame_equal(serial.table(), parallel.table())
+    pd.testing.assert_frame_equal(serial.stats(), parallel.stats())
+
+
+def _worker_threads(_):
+    import os
+    import sys
+
+    # torch, when a worker imports it, sizes its thread pool from OMP_NUM_THREADS
+    return os.environ["OMP_NUM_THREADS"], os.environ["MKL_NUM_THREADS"], "torch" in sys.modules
+
+
+def test_process_pool_spawns_workers_with_one_thread(nasbench):
+    with process_pool(2) as pool:
+        spawned = run_experiment(RandomSearch(), nasbench, budget=BUDGET, runs=3, seed=5, executor=pool,
+                                 progress=False)
+        assert set(pool.map(_worker_threads, range(2))) == {("1", "1", False)}  # baselines need no torch
+    serial = run_experiment(RandomSearch(), nasbench, budget=BUDGET, runs=3, seed=5, progress=False)
+    pd.testing.assert_frame_equal(serial.table(), spawned.table())
+    with pytest.raises(ValueError, match="threads_per_worker must be a positive integer"):
+        process_pool(2, threads_per_worker=0)
+
+
+def test_runs_record_their_seconds_and_keep_them_on_disk(nasbench, tmp_path):
+    experiment = run_experiment(RandomSearch(), nasbench, budget=BUDGET, runs=3, directory=tmp_path,
+                                progress=False)
+    seconds = experiment.seconds()
+    assert seconds.index.tolist() == [0, 1, 2] and (seconds >= 0).all() and seconds.notna().all()
+    pd.testing.assert_series_equal(load_experiment(tmp_path).seconds(), seconds)
+    assert "seconds" not in experiment.table().columns  # volatile: kept out of the results
+
+
+def test_experiment_directory_is_named_after_the_experiment(nasbench, tmp_path):
+    evolution = RegularizedEvolution(population_size=10, tournament_size=3)
+    a = experiment_directory(tmp_path, evolution, nasbench, budget=BUDGET, seed=1)
+    assert a == experiment_directory(tmp_path, evolution, nasbench, budget=BUDGET, seed=1)
+    assert a.parent == tmp_path and a.name.startswith("regularized_evolution-")
+    others = {experiment_directory(tmp_path, evolution, nasbench, budget=BUDGET + 1, seed=1),
+              experiment_directory(tmp_path, evolution, nasbench, budget=BUDGET, seed=2),
+              experiment_directory(tmp_path, RegularizedEvolution(population_size=10, tournament_size=3,
+                                                                  distinct_child=False),
+                                   nasbench, budget=BUDGET, seed=1),
+              experiment_directory(tmp_path, evolution, synthetic_benchmark(seed=1), budget=BUDGET, seed=1)}
+    assert a not in others and len(others) == 4
+    assert experiment_directory(tmp_path, evolution, nasbench, budget=BUDGET, label="re").name.startswith("re-")
+    run_experiment(evolution, nasbench, budget=BUDGET, runs=2, seed=1, directory=a, progress=False)
+    assert load_experiment(a).manifest["strategy"]["distinct_child"] is True
+
+
+@pytest.mark.parametrize("processes", [False, True])
+def test_a_dask_executor_gives_the_serial_result(nasbench, processes):
+    distributed = pytest.importorskip("distributed")
+    serial = run_experiment(RandomSearch(), nasbench, budget=BUDGET, runs=4, seed=6, progress=False)
+    # In-process workers talk over dask's inproc transport; a host (as worker processes need) breaks its addresses.
+    network = {"host": "127.0.0.1"} if processes else {}
+    with distributed.LocalCluster(processes=processes, n_workers=2, threads_per_worker=1, dashboard_address=None,
+                                  **network) as cluster, distributed.Client(cluster) as client:
+        parallel = run_experiment(RandomSearch(), nasbench, budget=BUDGET, runs=4, seed=6,
+                                  executor=client.get_executor(), progress=False)
+    pd.testing.assert_frame_equal(serial.table(), parallel.table())
+
+
+def test_summary_per_budget_is_mean_and_std_over_runs(nasbench):
+    experiment = run_experiment(RandomSearch(), nasbench, budget=BUDGET, runs=4, seed=0, progress=False)
+    summary = experiment.summary()
+    values = np.stack([r.trace.best_validation for r in experiment.runs])
+    assert list(summary.index) == list(range(1, BUDGET + 1))
+    np.testing.assert_allclose(summary["best_validation_mean"], values.mean(axis=0))
+    np.testing.assert_allclose(summary["best_validation_std"], values.std(axis=0, ddof=1))
+    assert list(summary.columns) == [f"{m}_{s}" for m in ("best_validation", "test_of_best", "cumulative_time")
+                                     for s in ("mean", "std")]
+    with pytest.raises(ValueError, match="by must be"):
+        experiment.summary(by="epochs")
+
+
+def handmade(best_validation, cumulative_time=None, test_of_best=None) -> Experiment:
+    """An experiment of one run with the given best-so-far curve."""
+    v = np.asarray(best_validation, float)
+    n = len(v)
+    trace = Trace(budgets=np.arange(1, n + 1), trained=np.arange(n), best=np.arange(n), best_validation=v,
+                  test_of_best=np.full(n, np.nan) if test_of_best is None else np.asarray(test_of_best, float),
+                  cumulative_time=np.arange(1.0, n + 1) if cumulative_time is None else np.asarray(cumulative_time))
+    return Experiment({"strategy": {"strategy": "handmade"}}, [Run(0, 0, 0, trace, {})])
+
+
+def test_sample_efficiency_by_budget_and_time():
+    baseline = handmade(np.linspace(0.90, 0.95, 20))  # reaches its final 0.95 at budget 20
+    method = handmade([0.90, 0.94, 0.95, 0.96, 0.96], cumulative_time=[1, 2, 4, 8, 16])
+    e = sample_efficiency(method, baseline)
+    assert (e.target, e.baseline_at, e.method_at, e.ratio) == (pytest.approx(0.95), 20, 3, pytest.approx(20 / 3))
+    assert sample_efficiency(method, baseline, target=0.94).method_at == 2
+    # on the time axis the baseline reaches 0.95 after 20 s, the method after 4 s (grid steps 1.25 s and 1 s)
+    t = sample_efficiency(method, baseline, by="time", num_points=17)
+    assert (t.baseline_at, t.method_at, t.ratio) == (pytest.approx(20.0), pytest.approx(4.0), pytest.approx(5.0))
+    never = sample_efficiency(handmade([0.90, 0.91]), baseline)
+    assert math.isnan(never.method_at) and math.isnan(never.ratio)
+    with pytest.raises(ValueError, match="no test_of_best values"):
+        sample_efficiency(method, baseline, metric="test_of_best")
+
+
+def test_summary_on_the_time_axis():
+    experiment = handmade([0.90, 0.92, 0.93], cumulative_time=[10.0, 20.0, 40.0])
+    summary = experiment.summary(by="time", num_points=5)  # times 0, 10, 20, 30, 40
+    assert summary.index.tolist() == [0.0, 10.0, 20.0, 30.0, 40.0]
+    assert np.isnan(summary["best_validation_mean"].iloc[0])  # nothing trained yet at t = 0
+    assert summary["best_validation_mean"].iloc[1:].tolist() == [0.90, 0.92, 0.92, 0.93]
