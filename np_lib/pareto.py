@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .search import Trace, best_so_far
+from .search import Trace, best_so_far, check_predictor_and_N, fresh_estimator
 from .spaces.base import as_rng, check_latency, predict
 
 
@@ -165,19 +165,13 @@ class SoftParetoSearch:
     name = "soft_pareto"
 
     def __post_init__(self):
-        if not isinstance(self.N, (int, np.integer)) or isinstance(self.N, bool) or self.N < 2:
-            raise ValueError(f"N must be an integer >= 2 (the predictor needs training models), got {self.N!r}")
+        check_predictor_and_N(self.predictor, self.N)
         if not isinstance(self.J, (int, np.integer)) or isinstance(self.J, bool) or self.J < 1:
             raise ValueError(f"J must be a positive integer, got {self.J!r}")
-        if not (hasattr(self.predictor, "clone") or callable(self.predictor)):
-            raise TypeError("predictor must be an estimator with clone(seed=...) or a factory seed -> estimator, "
-                            f"got {type(self.predictor).__name__}")
 
     def new_predictor(self, seed: int):
         """A fresh, unfitted estimator seeded with ``seed``."""
-        if hasattr(self.predictor, "clone"):
-            return self.predictor.clone(seed=seed)
-        return self.predictor(seed)
+        return fresh_estimator(self.predictor, seed)
 
     def describe(self) -> dict:
         """Name and parameters as plain JSON values."""

@@ -159,6 +159,22 @@ class Oracle(Strategy):
         return np.argsort(-outcomes.validation_accuracy, kind="stable")[:budget], {}, None
 
 
+def check_predictor_and_N(predictor, N) -> None:
+    """Validate the two settings every predictor-driven search shares (here and in :mod:`np_lib.pareto`)."""
+    if not isinstance(N, (int, np.integer)) or isinstance(N, bool) or N < 2:
+        raise ValueError(f"N must be an integer >= 2 (the predictor needs training models), got {N!r}")
+    if not (hasattr(predictor, "clone") or callable(predictor)):
+        raise TypeError("predictor must be an estimator with clone(seed=...) or a factory seed -> estimator, "
+                        f"got {type(predictor).__name__}")
+
+
+def fresh_estimator(predictor, seed: int):
+    """A new, unfitted estimator seeded with ``seed``, from a prototype (``clone``) or a factory."""
+    if hasattr(predictor, "clone"):
+        return predictor.clone(seed=seed)
+    return predictor(seed)
+
+
 def _two_stage_predictor():
     from .predictor import TwoStagePredictor  # here, not at the top: the baselines need no torch
 
@@ -189,17 +205,11 @@ class NeuralPredictorSearch(Strategy):
     name = "neural_predictor"
 
     def __post_init__(self):
-        if not isinstance(self.N, (int, np.integer)) or isinstance(self.N, bool) or self.N < 2:
-            raise ValueError(f"N must be an integer >= 2 (the predictor needs training cells), got {self.N!r}")
-        if not (hasattr(self.predictor, "clone") or callable(self.predictor)):
-            raise TypeError("predictor must be an estimator with clone(seed=...) or a factory seed -> estimator, "
-                            f"got {type(self.predictor).__name__}")
+        check_predictor_and_N(self.predictor, self.N)
 
     def new_predictor(self, seed: int):
         """A fresh, unfitted estimator seeded with ``seed``."""
-        if hasattr(self.predictor, "clone"):
-            return self.predictor.clone(seed=seed)
-        return self.predictor(seed)
+        return fresh_estimator(self.predictor, seed)
 
     def _train_order(self, cells, outcomes, budget, rng):
         N, K = self.N, budget - self.N
