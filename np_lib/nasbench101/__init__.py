@@ -7,7 +7,7 @@ encoding (:func:`encode`), and the benchmark data (:func:`load`, :func:`download
 Names are imported on first use (PEP 562): worker processes that only parse
 records (``official.convert``) then start without importing torch and pandas.
 """
-import importlib
+from ..lazy import exports
 
 _EXPORTS = {
     "Cell": "cell", "CellArray": "cell", "InvalidCellError": "cell", "OPS": "cell",
@@ -18,14 +18,4 @@ _EXPORTS = {
 }
 __all__ = list(_EXPORTS)
 
-
-def __getattr__(name):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = exports(__name__, _EXPORTS)

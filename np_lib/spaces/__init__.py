@@ -7,7 +7,7 @@
 
 Names are imported on first use, so ``import np_lib.spaces`` stays cheap.
 """
-import importlib
+from ..lazy import exports
 
 _EXPORTS = {
     "SearchSpace": "base", "Evaluation": "base", "sample_in_band": "base", "in_band": "base", "predict": "base",
@@ -16,14 +16,4 @@ _EXPORTS = {
 }
 __all__ = list(_EXPORTS)
 
-
-def __getattr__(name):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = exports(__name__, _EXPORTS)
