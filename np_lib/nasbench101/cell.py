@@ -10,6 +10,7 @@ official ``hash_module`` so that isomorphic cells share one hash.
 from __future__ import annotations
 
 import hashlib
+import itertools
 
 import numpy as np
 
@@ -194,6 +195,13 @@ class Cell:
         if self._hash is None:
             self._hash = module_hash(self.matrix, [HASH_LABEL[o] for o in self.ops])
         return self._hash
+
+    def vertex_orders(self) -> list[list[int]]:
+        """Every numbering of this cell's vertices that :meth:`relabel` accepts (identity first):
+        input first, output last, every edge still from a lower to a higher number."""
+        n = self.num_vertices
+        orders = ([0, *p, n - 1] for p in itertools.permutations(range(1, n - 1)))
+        return [o for o in orders if not np.tril(self.matrix[np.ix_(o, o)]).any()]
 
     def relabel(self, order) -> "Cell":
         """The same cell with its vertices listed in ``order`` (a permutation).
