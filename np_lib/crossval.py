@@ -129,6 +129,7 @@ def widen(estimator, factor: float = 1.5, num_features: int = 5):
     Parameters grow quadratically in D, so D grows by roughly sqrt(factor):
     144 -> 180 for the NAS-Bench-101 defaults (103,073 -> 154,697 parameters,
     1.501x). ``num_features`` is the node feature size (5 for NAS-Bench-101).
+    With ``init="looks_linear"`` D stays even.
     """
     if factor <= 0:
         raise ValueError(f"factor must be positive, got {factor}")
@@ -138,7 +139,8 @@ def widen(estimator, factor: float = 1.5, num_features: int = 5):
 
     target = factor * size(estimator.D)
     upper = max(1, int(np.ceil(estimator.D * max(factor, 1.0)))) + 1
-    best = min(range(1, upper + 1), key=lambda D: abs(size(D) - target))
+    step = 2 if getattr(estimator, "init", "glorot") == "looks_linear" else 1  # it pairs features
+    best = min(range(step, upper + step, step), key=lambda D: abs(size(D) - target))
     return estimator.clone(D=best)
 
 

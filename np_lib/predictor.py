@@ -49,7 +49,7 @@ import torch
 import torch.nn.functional as F
 
 from .encoding import GraphBatch
-from .gcn import GCN, DropoutMasks, GraphInputs
+from .gcn import GCN, INITS, DropoutMasks, GraphInputs
 from .nasbench101.cell import Cell, CellArray
 from .nasbench101.encoding import encode
 from .storage import atomic_path
@@ -163,6 +163,11 @@ class _GCNEstimator:
     fc_sizes : tuple of int
         Hidden fully connected layers on the pooled representation ((128,) for
         NAS-Bench-101, (512, 128) for ProxylessNAS).
+    init : {"glorot", "looks_linear"}
+        Initialisation of the graph weights (:class:`~np_lib.gcn.BiGraphConv`).
+        ``"glorot"``, the reference reimplementation's, by default. Use
+        ``"looks_linear"`` for deep networks such as section 4.2's 18 layers,
+        which do not learn from a Glorot start.
     dropout, epochs, batch_size, lr, weight_decay
         Training; defaults from the reference reimplementation (module docstring).
     seed : int
@@ -176,15 +181,16 @@ class _GCNEstimator:
         halved prediction time, so pass None there (benchmarks/predictor_speed.py).
     """
 
-    _PARAMS = ("D", "num_layers", "fc_sizes", "dropout", "epochs", "batch_size", "lr",
+    _PARAMS = ("D", "num_layers", "fc_sizes", "init", "dropout", "epochs", "batch_size", "lr",
                "weight_decay", "seed", "num_threads")
 
     def __init__(self, *, D: int = 144, num_layers: int = 3, fc_sizes: tuple[int, ...] = (128,),
-                 dropout: float = 0.1, epochs: int = 300, batch_size: int = 10, lr: float = 1e-4,
+                 init: str = "glorot", dropout: float = 0.1, epochs: int = 300, batch_size: int = 10, lr: float = 1e-4,
                  weight_decay: float = 1e-3, seed: int = 0, num_threads: int | None = 1):
         self.D = D
         self.num_layers = num_layers
         self.fc_sizes = tuple(fc_sizes)
+        self.init = init
         self.dropout = dropout
         self.epochs = epochs
         self.batch_size = batch_size
@@ -220,6 +226,10 @@ class _GCNEstimator:
             positive_int("each of fc_sizes", size)
         if self.num_threads is not None:
             positive_int("num_threads", self.num_threads)
+        if self.init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {self.init!r}")
+        if self.init == "looks_linear" and self.D % 2:
+            raise ValueError(f"init='looks_linear' pairs features: D must be even, got {self.D}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if not self.lr > 0:
@@ -231,7 +241,7 @@ class _GCNEstimator:
 
     def _new_net(self, num_features: int) -> GCN:
         return GCN(num_features, D=int(self.D), num_layers=int(self.num_layers),
-                   fc_sizes=tuple(int(s) for s in self.fc_sizes))
+                   fc_sizes=tuple(int(s) for s in self.fc_sizes), init=self.init)
 
     @property
     def num_parameters(self) -> int:

@@ -67,6 +67,54 @@ def test_proxylessnas_setting_runs_on_chain_graphs():
     assert net(GraphInputs.from_graphs(graphs)).shape == (4,)
 
 
+def _paired_difference(net: GCN, x: GraphInputs) -> torch.Tensor:
+    """The graph stack's output read as looks-linear pairs: ReLU(z) - ReLU(-z) = z."""
+    v = x.features
+    for conv in net.convs:
+        v = conv(v, x.propagation)
+    h = net.D // 2
+    return v[..., :h] - v[..., h:2 * h]
+
+
+def test_looks_linear_stack_is_linear_at_initialisation():
+    # Balduzzi et al. (2017): with mirrored weights every layer passes z on as (ReLU(z), ReLU(-z)),
+    # so the 18-layer stack is a linear map of real-valued node features; Glorot's is not.
+    graphs = linear_graphs(np.random.default_rng(0).integers(0, 7, size=(3, 21)), 7)
+    x = GraphInputs.from_graphs(graphs)
+    gen = torch.Generator().manual_seed(1)
+    a, b = torch.randn(x.features.shape, generator=gen), torch.randn(x.features.shape, generator=gen)
+
+    def with_features(f):
+        return GraphInputs(f, x.propagation, x.pooling)
+
+    errors = {}
+    for init in ("looks_linear", "glorot"):
+        torch.manual_seed(0)
+        net = GCN(7, D=16, num_layers=18, fc_sizes=(8,), init=init)
+        with torch.no_grad():
+            lhs = _paired_difference(net, with_features(a + 2 * b))
+            rhs = _paired_difference(net, with_features(a)) + 2 * _paired_difference(net, with_features(b))
+        errors[init] = float((lhs - rhs).abs().max() / rhs.abs().max())
+    assert errors["looks_linear"] < 1e-4
+    assert errors["glorot"] > 0.1
+
+
+def test_looks_linear_weights_are_mirrored():
+    torch.manual_seed(0)
+    first, later = BiGraphConv(5, 8, init="looks_linear"), BiGraphConv(8, 8, init="looks_linear", first=False)
+    for w in first.weight:
+        torch.testing.assert_close(w[:, 4:], -w[:, :4])
+    for w in later.weight:
+        torch.testing.assert_close(w[:4, :4], w[4:, 4:])
+        torch.testing.assert_close(w[:4, 4:], -w[:4, :4])
+        torch.testing.assert_close(w[4:, :4], -w[:4, :4])
+    torch.testing.assert_close(later.weight[0, :4, :4].std(), torch.tensor(0.5 ** 0.5 * 1.0), rtol=0.5, atol=0)
+    with pytest.raises(ValueError, match="init must be one of"):
+        BiGraphConv(5, 8, init="orthogonal")
+    with pytest.raises(ValueError, match="D must be even"):
+        GCN(5, D=17, init="looks_linear")
+
+
 def test_dropout_masks():
     net = GCN(5, D=16, num_layers=2, fc_sizes=(32,))
     masks = DropoutMasks.draw(net, 500, 7, 0.1, np.random.default_rng(0))

@@ -222,6 +222,8 @@ def test_bad_cells(data):
     ({"dropout": 1.0}, "dropout"),
     ({"lr": 0}, "lr"),
     ({"threshold": 91}, "threshold"),
+    ({"init": "he"}, "init must be one of"),
+    ({"init": "looks_linear", "D": 15}, "D must be even"),
 ])
 def test_bad_parameters(data, params, message):
     with pytest.raises(ValueError, match=message):

@@ -250,6 +250,23 @@ def test_ofa_accuracy_range_and_noise(ofa):
     assert np.array_equal(ofa.evaluate(archs[10:20], seed=0).validation_accuracy, ev.validation_accuracy[10:20])
 
 
+def test_paper_depth_learns_with_looks_linear_init(ofa):
+    # Section 4.2's predictor (18 graph layers, D = 96, FC 512 and 128) on N = 119 OFA chains,
+    # 79 to fit and 40 to validate. From Glorot's start every chain's representation collapses
+    # to the same vector and the model predicts one number; from a looks-linear start it learns.
+    archs = ofa.sample(119, 3)
+    y = ofa.evaluate(archs, seed=0).validation_accuracy
+    graphs = ofa.encode(archs)
+    paper = dict(num_layers=18, D=96, fc_sizes=(512, 128), epochs=60, lr=1e-3, dropout=0.0, seed=0)
+    scores = {}
+    for init in ("glorot", "looks_linear"):
+        predicted = NeuralPredictor(init=init, **paper).fit(graphs[:79], y[:79]).predict(graphs[79:])
+        scores[init] = (np.std(predicted), stats.kendalltau(predicted, y[79:])[0])
+    assert scores["glorot"][0] < 1e-4                      # one prediction for every model
+    assert scores["looks_linear"][0] > 0.2 * np.std(y[79:])
+    assert scores["looks_linear"][1] > 0.3, scores
+
+
 # --- NAS-Bench-Macro -------------------------------------------------------------------------------
 
 def test_macro_data(macro):
