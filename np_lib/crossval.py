@@ -139,7 +139,7 @@ def widen(estimator, factor: float = 1.5, num_features: int = 5):
 
     target = factor * size(estimator.D)
     upper = max(1, int(np.ceil(estimator.D * max(factor, 1.0)))) + 1
-    step = 2 if getattr(estimator, "init", "glorot") == "looks_linear" else 1  # it pairs features
+    step = 2 if estimator.init == "looks_linear" else 1  # it pairs features
     best = min(range(step, upper + step, step), key=lambda D: abs(size(D) - target))
     return estimator.clone(D=best)
 

@@ -228,8 +228,6 @@ class _GCNEstimator:
             positive_int("num_threads", self.num_threads)
         if self.init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {self.init!r}")
-        if self.init == "looks_linear" and self.D % 2:
-            raise ValueError(f"init='looks_linear' pairs features: D must be even, got {self.D}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if not self.lr > 0:

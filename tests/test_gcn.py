@@ -108,7 +108,8 @@ def test_looks_linear_weights_are_mirrored():
         torch.testing.assert_close(w[:4, :4], w[4:, 4:])
         torch.testing.assert_close(w[:4, 4:], -w[:4, :4])
         torch.testing.assert_close(w[4:, :4], -w[:4, :4])
-    torch.testing.assert_close(later.weight[0, :4, :4].std(), torch.tensor(0.5 ** 0.5 * 1.0), rtol=0.5, atol=0)
+    # He-normal on the 4 independent inputs of a paired layer: std sqrt(2 / 4)
+    torch.testing.assert_close(later.weight[0, :4, :4].std(), torch.tensor((2 / 4) ** 0.5), rtol=0.5, atol=0)
     with pytest.raises(ValueError, match="init must be one of"):
         BiGraphConv(5, 8, init="orthogonal")
     with pytest.raises(ValueError, match="D must be even"):
