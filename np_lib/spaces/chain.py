@@ -8,9 +8,9 @@ of op indices (into ``op_names``); layer ``l`` may take the ops
 lookup tables: ``fixed_cost + sum_l layer_cost[l, op_l]``.
 
 Prediction on chain graphs has a fast path (:func:`chain_logits`): on a chain,
-the GCN's propagation matrices are two-row moving averages, so a layer is two
-dense matmuls and a few shifted adds instead of a batched ``(2L x L) @ (L x D)``
-product per graph. It computes exactly what :class:`np_lib.gcn.GCN` computes
+the GCN's propagation matrices are two-row moving averages, so a layer is one
+dense ``(n, D) @ (D, 2D)`` matmul and a few shifted adds instead of a batched
+``(2L x L) @ (L x D)`` product per graph. It computes exactly what :class:`np_lib.gcn.GCN` computes
 (tests/test_spaces.py compares them) in about half the CPU time
 (benchmarks/chain_speed.py). Both are bound by the same matmuls: 18 layers x 22
 nodes x 96 x 192 multiply-adds per ProxylessNAS model.
