@@ -12,7 +12,7 @@ and its own Adam update) runs R steps in one. This script measures what that buy
 * ``independent``: R fits of :class:`np_lib.NeuralPredictor` one after the
   other, as an experiment does today (seconds per model).
 * ``batched``: the same R networks (same initial weights, same shuffles and
-  dropout masks, drawn exactly as ``np_lib.predictor.train`` draws them) trained
+  dropout masks, drawn exactly as ``np_lib.training.train`` draws them) trained
   as one stacked model; seconds per model, and the largest difference of its
   predictions from the independent fits (float reassociation only: it is the
   same computation).
@@ -99,7 +99,7 @@ def initial_net(seed: int, num_features: int, y: np.ndarray) -> GCN:
 
 
 def train_stacked(inputs: list[GraphInputs], labels: list[np.ndarray], seeds: list[int], epochs: int) -> StackedGCN:
-    """Train R networks as one; every random draw is the one ``np_lib.predictor.train`` makes for that net."""
+    """Train R networks as one; every random draw is the one ``np_lib.training.train`` makes for that net."""
     nets = [initial_net(s, x.features.shape[2], y) for s, x, y in zip(seeds, inputs, labels)]
     model = StackedGCN(nets)
     rngs = [np.random.default_rng(s) for s in seeds]

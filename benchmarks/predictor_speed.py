@@ -4,14 +4,13 @@ Figures (medians over ``--repeats`` runs, seconds unless named ``_us``):
 
 * ``fit_n172``: a default :class:`~np_lib.NeuralPredictor` (section 4.1 / reference
   reimplementation defaults: 300 epochs x 18 steps of 10) on N = 172 sample cells.
-  ``wall``, process ``cpu`` and ``step_us`` (wall per optimiser step). The one-time
-  cost of the first fit in a process (torch.optim imports torch._dynamo) is
-  ``first_fit_overhead``.
+  ``wall``, process ``cpu`` and ``step_us`` (wall per optimiser step), one thread
+  (training always runs on one: np_lib.predictor). ``first_fit_overhead``: the
+  one-time cost of the first fit in a process.
 * ``predict_pool``: all 20,001 cells of the NAS-Bench-101 sample, from a CellArray
   (encoding included), with 1 (the default) and 2 torch threads.
 * ``predict_space``: the same for 423,624 cells, the size of NAS-Bench-101, made by
   tiling the sample (the cost does not depend on which cells they are).
-* ``fit_step_us_by_threads``: optimiser step time with 1 and 2 torch threads.
 * ``layer_us``: one bidirectional layer (D = 144) as implemented in np_lib.gcn against
   the same layer built from two torch-geometric DenseGCNConv, one thread; forward +
   backward on a training batch of 10 graphs, forward on a prediction chunk of 1,024.
@@ -125,11 +124,6 @@ def main():
     steps = model.epochs * steps_per_epoch
     fit_wall, fit_cpu = timed(lambda: model.fit(cells[train], y[train]), args.repeats)
 
-    by_threads = {}
-    for threads in (1, 2):
-        wall, _ = timed(lambda: NeuralPredictor(epochs=10, num_threads=threads).fit(cells[train], y[train]), 1)
-        by_threads[str(threads)] = round(wall / (10 * steps_per_epoch) * 1e6)
-
     space = cells[np.resize(np.arange(len(cells)), SPACE_SIZE)]
     pool, whole = {}, {}
     for threads in (1, 2):
@@ -145,7 +139,6 @@ def main():
         "fit_n172": {"wall": round(fit_wall, 2), "cpu": round(fit_cpu, 2),
                      "step_us": round(fit_wall / steps * 1e6), "steps": steps},
         "first_fit_overhead": round(first_fit - one_epoch, 2),
-        "fit_step_us_by_threads": by_threads,
         "predict_pool": {"cells": len(cells), **pool},
         "predict_space": {"cells": SPACE_SIZE, **whole},
         "layer_us": layers,

@@ -46,13 +46,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+from scipy.special import expit
+from threadpoolctl import threadpool_limits
 
 from .encoding import GraphBatch
-from .gcn import GCN, INITS, DropoutMasks, GraphInputs
+from .gcn import GCN, INITS, GraphInputs
 from .nasbench101.cell import Cell, CellArray
 from .nasbench101.encoding import encode
 from .storage import atomic_path
+from .training import train
 
 #: Range of the regressor's output, accuracy fractions (section 4.1).
 ACCURACY_RANGE = (0.10, 1.00)
@@ -112,42 +114,17 @@ def _seeded(seed: int):
 
 @contextlib.contextmanager
 def _threads(n: int | None):
+    # Training runs its matmuls in NumPy's BLAS, prediction in torch: cap both.
     if n is None:
         yield
         return
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:
-        yield
+        with threadpool_limits(n, user_api="blas"):
+            yield
     finally:
         torch.set_num_threads(before)
-
-
-def train(net: GCN, x: GraphInputs, target: torch.Tensor, loss_fn, rng: np.random.Generator, *,
-          epochs: int, batch_size: int, lr: float, weight_decay: float, dropout: float) -> None:
-    """Minibatch Adam with a per-epoch cosine schedule to zero (the reference reimplementation's).
-
-    The step runs ~5,400 times at N = 172, so it does only the unavoidable work:
-    inputs and dropout masks are gathered / drawn once per epoch in shuffled
-    order and each step slices views of them; no DataLoader. ``rng`` shuffles
-    and draws dropout; the caller seeds torch for the initialisation.
-    """
-    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    n, num_nodes = len(x), x.features.shape[1]
-    net.train()
-    for _ in range(epochs):
-        order = torch.from_numpy(rng.permutation(n))
-        xe, te = x.index(order), target[order]
-        masks = DropoutMasks.draw(net, n, num_nodes, dropout, rng) if dropout > 0 else None
-        for start in range(0, n, batch_size):
-            step = slice(start, start + batch_size)
-            opt.zero_grad(set_to_none=True)
-            step_masks = None if masks is None else masks.index(step)
-            loss_fn(net(xe.index(step), step_masks), te[step]).backward()
-            opt.step()
-        schedule.step()
-    net.eval()
 
 
 class _GCNEstimator:
@@ -173,12 +150,13 @@ class _GCNEstimator:
     seed : int
         Seeds initialisation, shuffling and dropout: equal seeds, equal models.
     num_threads : int or None
-        Torch CPU threads while fitting and predicting; None: torch's own
-        setting (all cores). 1 by default because OpenMP threads wait for each
-        other: on the 2-core test machine, when another process was busy, a
-        second thread made training steps 10-30x slower and predictions 4x
-        slower. On an idle machine a second thread left training unchanged and
-        halved prediction time, so pass None there (benchmarks/predictor_speed.py).
+        Torch CPU threads while predicting; None: torch's own setting (all
+        cores). 1 by default because OpenMP threads wait for each other: on the
+        2-core test machine, when another process was busy, a second thread
+        made predictions 4x slower; on an idle machine it halved prediction
+        time, so pass None there (benchmarks/predictor_speed.py). Training
+        always runs on one thread (torch's and NumPy's BLAS): its matmuls are
+        too small to split, and two threads made a step 9x slower.
     """
 
     _PARAMS = ("D", "num_layers", "fc_sizes", "init", "dropout", "epochs", "batch_size", "lr",
@@ -248,14 +226,16 @@ class _GCNEstimator:
 
     # -- fitting and inference --------------------------------------------------------------------
 
-    def _fit_net(self, graphs: GraphBatch, target: torch.Tensor, loss_fn, output_bias: float) -> None:
+    def _fit_net(self, graphs: GraphBatch, target: np.ndarray, loss_grad, output_bias: float) -> None:
         self._check_params()
         x = GraphInputs.from_graphs(graphs)
-        with _seeded(int(self.seed)), _threads(self.num_threads):
+        # One thread whatever num_threads says: a step's matmuls are too small to split, and
+        # with two (torch's and BLAS's pools spinning on 2 cores) a step took 9.4 ms, not 1.0.
+        with _seeded(int(self.seed)), _threads(1):
             net = self._new_net(graphs.num_features)
             with torch.no_grad():
                 net.out.bias.fill_(output_bias)
-            train(net, x, target, loss_fn, np.random.default_rng(int(self.seed)),
+            train(net, x, target.astype(np.float32), loss_grad, np.random.default_rng(int(self.seed)),
                   epochs=int(self.epochs), batch_size=int(self.batch_size), lr=float(self.lr),
                   weight_decay=float(self.weight_decay), dropout=float(self.dropout))
         self.net_ = net
@@ -351,12 +331,13 @@ class NeuralPredictor(_GCNEstimator):
         graphs = as_graphs(cells)
         y = check_labels(y, len(graphs))
         low, high = ACCURACY_RANGE
-        target = torch.as_tensor(100.0 * y, dtype=torch.float32)
 
-        def loss(z, t):
-            return F.mse_loss(100.0 * (low + (high - low) * torch.sigmoid(z)), t)
+        def loss_grad(z, t):
+            # d/dz of mean((100 (low + (high - low) sigmoid(z)) - t)^2), t in percent.
+            s = expit(z)
+            return (2.0 / len(z)) * (100.0 * (low + (high - low) * s) - t) * (100.0 * (high - low)) * s * (1 - s)
 
-        self._fit_net(graphs, target, loss, output_bias=_logit((y.mean() - low) / (high - low)))
+        self._fit_net(graphs, 100.0 * y, loss_grad, output_bias=_logit((y.mean() - low) / (high - low)))
         return self
 
     def predict(self, cells) -> np.ndarray:
@@ -396,8 +377,10 @@ class NeuralClassifier(_Thresholded):
         graphs = as_graphs(cells)
         y = check_labels(y, len(graphs))
         above = y > self.threshold
-        self._fit_net(graphs, torch.as_tensor(above, dtype=torch.float32),
-                      F.binary_cross_entropy_with_logits, output_bias=_logit(above.mean()))
+        def loss_grad(z, t):
+            return (expit(z) - t) / len(z)  # d/dz of the mean binary cross-entropy on logits
+
+        self._fit_net(graphs, above, loss_grad, output_bias=_logit(above.mean()))
         return self
 
     def predict_proba(self, cells) -> np.ndarray:

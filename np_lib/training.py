@@ -1,0 +1,174 @@
+"""Training the network of :mod:`np_lib.gcn`: minibatch Adam, gradients written out by hand.
+
+The loop is the reference reimplementation's (Adam in its L2 form, a cosine
+schedule to zero stepped once per epoch, shuffled minibatches, dropout after
+every graph layer and every hidden FC layer). It computes the forward pass of
+:meth:`np_lib.gcn.GCN.forward` and its gradient in NumPy, then updates the
+weights with torch's fused Adam kernel, the one ``torch.optim.Adam(fused=True)``
+runs; the trained weights go back into the ``GCN``, which predicts.
+
+Why not autograd. A training step at the NAS-Bench-101 defaults (10 graphs of 7
+nodes, D = 144) is ~35 MFLOP of small matmuls, ~0.45 ms on one core of the
+2-core CPU, and a fit is 5,400 of them. Through torch's autograd and
+``Optimizer.step`` a step took ~2.5 ms, four fifths of it per-op overhead
+(~150 small ops at several microseconds each, the optimiser's Python). NumPy
+ops on arrays this small cost about a microsecond, and the gradient of this
+network is short to write. Measured (``benchmarks/predictor_speed.py``): see
+README "Speed". Gradients equal autograd's to float rounding
+(tests/test_training.py), and so do the trained weights after a few epochs.
+
+The layer of section 3.2, per direction ``k`` (``Â`` for ``k = 0``, ``Ǎ`` for
+``k = 1``) and with ``m`` the layer's dropout mask (1 without dropout)::
+
+    U_k = Â_k V            Z_k = U_k W_k          V' = m ⊙ ½ (ReLU(Z_0) + ReLU(Z_1))
+
+so with ``S_k = ½ m ⊙ [Z_k > 0]``, ``V' = Σ_k S_k ⊙ Z_k`` and, for an upstream
+gradient ``G`` of ``V'``: ``∂Z_k = S_k ⊙ G``, ``∂W_k = U_kᵀ ∂Z_k``,
+``∂V = Σ_k Â_kᵀ (∂Z_k W_kᵀ)``.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .gcn import GCN, DropoutMasks, GraphInputs
+
+#: Adam's constants (torch's defaults, as in the reference reimplementation).
+BETAS = (0.9, 0.999)
+EPS = 1e-8
+
+
+def train(net: GCN, x: GraphInputs, target: np.ndarray, loss_grad, rng: np.random.Generator, *,
+          epochs: int, batch_size: int, lr: float, weight_decay: float, dropout: float) -> None:
+    """Fit ``net`` in place.
+
+    ``loss_grad(z, t)`` returns the gradient of the batch's mean loss with respect
+    to the network outputs ``z`` (float32 arrays of the batch size). ``rng``
+    shuffles and draws dropout (an epoch's order, then its masks, as
+    :class:`~np_lib.gcn.DropoutMasks` draws them); the caller seeds torch for the
+    initialisation. The inputs are gathered once per epoch in shuffled order and
+    each step slices them.
+    """
+    params = _FlatParameters(net)
+    num_graphs, num_nodes = len(x), x.features.shape[1]
+    propagation = x.propagation.numpy()
+    # The first layer's input is the fixed one-hot features, so its propagated input never changes.
+    first_input = propagation @ x.features.numpy()
+    pooling = x.pooling.numpy()[:, 0]
+    half = np.float32(0.5)
+    for epoch in range(epochs):
+        lr_epoch = lr * (1 + math.cos(math.pi * epoch / epochs)) / 2  # CosineAnnealingLR(T_max=epochs)
+        order = rng.permutation(num_graphs)
+        p_epoch, u_epoch, pool_epoch, t_epoch = (a[order] for a in (propagation, first_input, pooling, target))
+        if dropout > 0:
+            masks = DropoutMasks.draw(net, num_graphs, num_nodes, dropout, rng)
+            # Fold the ½ of the layer into its mask: one multiply fewer per layer and step.
+            graph_masks = masks.graph.numpy() * half
+            fc_masks = [m.numpy() for m in masks.fc]
+        for start in range(0, num_graphs, batch_size):
+            step = slice(start, start + batch_size)
+            graph_scale = graph_masks[:, step] if dropout > 0 else [half] * len(params.conv)
+            fc_scale = [m[step] for m in fc_masks] if dropout > 0 else None
+            z, cache = _forward(params, p_epoch[step], u_epoch[step], pool_epoch[step], graph_scale, fc_scale)
+            _backward(params, cache, loss_grad(z, t_epoch[step]))
+            params.adam_step(lr_epoch, weight_decay)
+    params.write_back(net)
+    net.eval()
+
+
+class _FlatParameters:
+    """The network's weights as NumPy views into one flat array, their gradients likewise.
+
+    One flat array lets one fused Adam call update every weight (the kernel
+    takes ~50 us here; ``Optimizer.step`` around it took ~300 us).
+    """
+
+    def __init__(self, net: GCN):
+        tensors = [p.detach() for p in net.parameters()]
+        self.flat = torch.cat([t.reshape(-1) for t in tensors]).float().contiguous()
+        self.grad = torch.zeros_like(self.flat)
+        self.exp_avg, self.exp_avg_sq = torch.zeros_like(self.flat), torch.zeros_like(self.flat)
+        self.step = torch.zeros(())
+        values, grads, offset = [], [], 0
+        flat, grad = self.flat.numpy(), self.grad.numpy()
+        for t in tensors:
+            part = slice(offset, offset + t.numel())
+            values.append(flat[part].reshape(t.shape))
+            grads.append(grad[part].reshape(t.shape))
+            offset += t.numel()
+        # net.parameters() order: the graph layers' (2, D_in, D_out) weights, then each FC layer's
+        # weight and bias, then the output layer's.
+        layers = len(net.convs)
+        self.conv, self.conv_grad = values[:layers], grads[:layers]
+        self.fc = list(zip(values[layers::2], values[layers + 1::2]))
+        self.fc_grad = list(zip(grads[layers::2], grads[layers + 1::2]))
+        self.out, self.out_grad = self.fc.pop(), self.fc_grad.pop()
+
+    def adam_step(self, lr: float, weight_decay: float) -> None:
+        # What torch.optim.Adam(fused=True) does per step, on one tensor: count, then the fused kernel.
+        self.step += 1
+        torch._fused_adam_([self.flat], [self.grad], [self.exp_avg], [self.exp_avg_sq], [], [self.step],
+                           lr=lr, beta1=BETAS[0], beta2=BETAS[1], weight_decay=weight_decay, eps=EPS,
+                           amsgrad=False, maximize=False)
+
+    def write_back(self, net: GCN) -> None:
+        with torch.no_grad():
+            offset = 0
+            for p in net.parameters():
+                p.copy_(self.flat[offset:offset + p.numel()].view_as(p))
+                offset += p.numel()
+
+
+def _forward(params: _FlatParameters, propagation, first_input, pooling, graph_scale, fc_scale):
+    """The network's outputs for one batch, and what the backward pass needs."""
+    b, two_n, _ = propagation.shape
+    n = two_n // 2
+    conv_cache, v = [], None
+    for layer, w in enumerate(params.conv):
+        u = first_input if layer == 0 else propagation @ v  # (b, 2n, D_in): both directions stacked
+        # Direction-major (2, b*n, D_in), so that one batched matmul applies W_0 and W_1.
+        u = u.reshape(b, 2, n, -1).swapaxes(0, 1).reshape(2, b * n, -1)
+        z = np.matmul(u, w)
+        scale = graph_scale[layer]  # ½ x the dropout mask, (b, n, D_out), or just ½
+        s = (z > 0) * (scale.reshape(b * n, -1) if np.ndim(scale) else scale)
+        v = (s[0] * z[0] + s[1] * z[1]).reshape(b, n, -1)
+        conv_cache.append((u, s))
+    h = np.einsum("bn,bnd->bd", pooling, v)
+    fc_cache = [h]
+    for i, (w, bias) in enumerate(params.fc):
+        h = np.maximum(h @ w.T + bias, 0)
+        if fc_scale is not None:
+            h = h * fc_scale[i]
+        fc_cache.append(h)
+    w, bias = params.out
+    return h @ w[0] + bias[0], (propagation, pooling, conv_cache, fc_cache, fc_scale)
+
+
+def _backward(params: _FlatParameters, cache, grad_z: np.ndarray) -> None:
+    """Write the gradient of the loss into ``params``' gradient views (module docstring)."""
+    propagation, pooling, conv_cache, fc_cache, fc_scale = cache
+    b, two_n, _ = propagation.shape
+    n = two_n // 2
+    (w_out, _), (grad_w_out, grad_b_out) = params.out, params.out_grad
+    grad_w_out[0] = grad_z @ fc_cache[-1]
+    grad_b_out[0] = grad_z.sum()
+    g = grad_z[:, None] * w_out[0]
+    for i in reversed(range(len(params.fc))):
+        if fc_scale is not None:
+            g = g * fc_scale[i]
+        g = g * (fc_cache[i + 1] > 0)  # the ReLU's gradient (a dropped unit is 0 either way)
+        (w, _), (grad_w, grad_b) = params.fc[i], params.fc_grad[i]
+        np.matmul(g.T, fc_cache[i], out=grad_w)
+        g.sum(axis=0, out=grad_b)
+        g = g @ w
+    g = (pooling[:, :, None] * g[:, None, :]).reshape(b * n, -1)  # the mean over real nodes
+    for layer in reversed(range(len(params.conv))):
+        u, s = conv_cache[layer]
+        grad_z_layer = s * g  # (2, b*n, D_out)
+        np.matmul(u.swapaxes(1, 2), grad_z_layer, out=params.conv_grad[layer])
+        if layer:
+            grad_u = np.matmul(grad_z_layer, params.conv[layer].swapaxes(1, 2))
+            grad_u = grad_u.reshape(2, b, n, -1).swapaxes(0, 1).reshape(b, two_n, -1)
+            g = (propagation.swapaxes(1, 2) @ grad_u).reshape(b * n, -1)

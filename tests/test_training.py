@@ -1,0 +1,119 @@
+"""The hand-written training step (np_lib.training) against autograd and torch.optim.Adam."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from np_lib.encoding import linear_graphs, one_hot_graphs
+from np_lib.gcn import GCN, DropoutMasks, GraphInputs
+from np_lib.training import _FlatParameters, _backward, _forward, train
+
+SETTINGS = {
+    "nasbench101": dict(D=16, num_layers=3, fc_sizes=(8,)),
+    "deep_looks_linear": dict(D=12, num_layers=5, fc_sizes=(10, 6), init="looks_linear"),
+    "one_layer_no_fc": dict(D=8, num_layers=1, fc_sizes=()),
+}
+
+
+def random_graphs(n: int, seed: int) -> GraphInputs:
+    """Random DAGs of 3 to 7 nodes (zero-padded to 7) with 4 one-hot node types."""
+    rng = np.random.default_rng(seed)
+    adjacency = np.triu(rng.integers(0, 2, (n, 7, 7)), 1).astype(np.uint8)
+    sizes = rng.integers(3, 8, n)
+    labels = rng.integers(0, 4, (n, 7))
+    for i, size in enumerate(sizes):
+        adjacency[i, size:] = adjacency[i, :, size:] = 0
+        labels[i, size:] = -1
+    return GraphInputs.from_graphs(one_hot_graphs(adjacency, labels, 4))
+
+
+def mse_percent(z):
+    return 100.0 * (0.1 + 0.9 * torch.sigmoid(z))
+
+
+def mse_percent_grad(z, t):
+    s = 1 / (1 + np.exp(-z))
+    return (2.0 / len(z)) * (100.0 * (0.1 + 0.9 * s) - t) * 90.0 * s * (1 - s)
+
+
+@pytest.mark.parametrize("setting", SETTINGS)
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_gradients_equal_autograd(setting, dropout):
+    torch.manual_seed(1)
+    net = GCN(4, **SETTINGS[setting])
+    x, target = random_graphs(13, seed=2), np.linspace(80, 95, 13, dtype=np.float32)
+    rng = np.random.default_rng(3)
+    masks = DropoutMasks.draw(net, 13, 7, dropout, rng) if dropout else None
+
+    loss = F.mse_loss(mse_percent(net(x, masks)), torch.from_numpy(target))
+    loss.backward()
+
+    params = _FlatParameters(net)
+    half = np.float32(0.5)
+    graph_scale = masks.graph.numpy() * half if dropout else [half] * len(net.convs)
+    fc_scale = [m.numpy() for m in masks.fc] if dropout else None
+    propagation = x.propagation.numpy()
+    z, cache = _forward(params, propagation, propagation @ x.features.numpy(), x.pooling.numpy()[:, 0],
+                        graph_scale, fc_scale)
+    torch.testing.assert_close(torch.from_numpy(z), net(x, masks).detach(), rtol=1e-5, atol=1e-5)
+    _backward(params, cache, mse_percent_grad(z, target).astype(np.float32))
+    ours = torch.from_numpy(params.grad.numpy())
+    autograd = torch.cat([p.grad.reshape(-1) for p in net.parameters()])
+    assert autograd.abs().max() > 1e-3  # a gradient worth comparing
+    torch.testing.assert_close(ours, autograd, rtol=1e-4, atol=1e-6 * autograd.abs().max().item())
+
+
+def reference_train(net, x, target, rng, *, epochs, batch_size, lr, weight_decay, dropout):
+    """The same loop through autograd, torch.optim.Adam and CosineAnnealingLR."""
+    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    target = torch.from_numpy(target)
+    for _ in range(epochs):
+        order = torch.from_numpy(rng.permutation(len(x)))
+        xe, te = x.index(order), target[order]
+        masks = DropoutMasks.draw(net, len(x), x.features.shape[1], dropout, rng) if dropout else None
+        for start in range(0, len(x), batch_size):
+            step = slice(start, start + batch_size)
+            opt.zero_grad()
+            step_masks = masks.index(step) if masks is not None else None
+            F.mse_loss(mse_percent(net(xe.index(step), step_masks)), te[step]).backward()
+            opt.step()
+        schedule.step()
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.1])
+def test_training_equals_autograd_adam_and_cosine_schedule(dropout):
+    x, target = random_graphs(23, seed=4), np.linspace(80, 95, 23, dtype=np.float32)
+    nets = []
+    for trainer in ("ours", "reference"):
+        torch.manual_seed(5)
+        net = GCN(4, D=16, num_layers=3, fc_sizes=(8,))
+        kwargs = dict(epochs=4, batch_size=5, lr=3e-3, weight_decay=1e-3, dropout=dropout)
+        if trainer == "ours":
+            train(net, x, target, mse_percent_grad, np.random.default_rng(6), **kwargs)
+        else:
+            reference_train(net, x, target, np.random.default_rng(6), **kwargs)
+        nets.append(net)
+    ours, reference = (torch.cat([p.detach().reshape(-1) for p in net.parameters()]) for net in nets)
+    torch.manual_seed(5)
+    start = torch.cat([p.detach().reshape(-1) for p in GCN(4, D=16, num_layers=3, fc_sizes=(8,)).parameters()])
+    assert (ours - start).abs().max() > 1e-3  # the weights moved
+    torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-5)
+
+
+def test_chain_graphs_train_like_cells():
+    # ProxylessNAS-style linear graphs (22 nodes): the same code path, other shapes.
+    labels = np.random.default_rng(7).integers(0, 7, (12, 22))
+    x = GraphInputs.from_graphs(linear_graphs(labels, 7))
+    target = np.linspace(70, 80, 12, dtype=np.float32)
+    nets = []
+    for trainer in ("ours", "reference"):
+        torch.manual_seed(8)
+        net = GCN(7, D=8, num_layers=4, fc_sizes=(6,), init="looks_linear")
+        kwargs = dict(epochs=3, batch_size=4, lr=1e-2, weight_decay=0.0, dropout=0.2)
+        if trainer == "ours":
+            train(net, x, target, mse_percent_grad, np.random.default_rng(9), **kwargs)
+        else:
+            reference_train(net, x, target, np.random.default_rng(9), **kwargs)
+        nets.append(net)
+    torch.testing.assert_close(nets[0](x), nets[1](x), rtol=1e-4, atol=1e-4)
