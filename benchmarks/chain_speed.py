@@ -8,8 +8,9 @@ Figures (medians over ``--repeats`` runs, seconds; each with process ``cpu`` sec
   and ``evaluate_ofa``: the accuracy surrogate on all of them.
 * ``predict_112000``: a fitted NeuralPredictor with the paper's ProxylessNAS
   setting (18 graph layers, D = 96, FC 512 and 128) on 112,000 ProxylessNAS
-  models through the chain fast path (encoding included), with 1 torch thread
-  (its default) and with torch's setting. Target: under 20 s. ``generic_per_1000`` and
+  models through the chain fast path (encoding included), with 1 thread (its
+  default) and with as many as torch's setting (``num_threads=None``: chunks in
+  parallel threads, one torch thread each). Target: under 20 s. ``generic_per_1000`` and
   ``fast_per_1000``: the generic path (``model.predict(space.encode(...))``,
   torch's thread setting) and the fast path (one thread) per 1,000 models, on ``--generic`` models, and
   ``speedup_cpu`` their ratio in CPU time (less sensitive to other load than wall time).

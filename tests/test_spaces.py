@@ -160,6 +160,11 @@ def test_chain_fast_path_equals_the_gcn(proxyless):
     fast = proxyless.predict(model, archs, progress=False)
     assert np.std(generic) > 1e-4
     np.testing.assert_allclose(fast, generic, rtol=0, atol=1e-6)
+    # 300 models are 3 chunks: spread over threads they give the very same numbers.
+    assert np.array_equal(proxyless.predict(model, archs, num_threads=2, progress=False), fast)
+    for bad in (0, 1.5):
+        with pytest.raises(ValueError, match="num_threads"):
+            proxyless.predict(model, archs, num_threads=bad, progress=False)
     with torch.inference_mode():
         labels = torch.from_numpy(archs[:7].astype(np.int64))
         from np_lib.gcn import GraphInputs
