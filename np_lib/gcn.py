@@ -82,15 +82,19 @@ class DropoutMasks:
     @classmethod
     def draw(cls, net: "GCN", num_graphs: int, num_nodes: int, p: float,
              rng: np.random.Generator) -> "DropoutMasks":
+        keep, scale = cls.draw_keep(net, num_graphs, num_nodes, p, rng)
+        graph, *fc = (torch.from_numpy(k).to(torch.float32).mul_(scale) for k in keep)
+        return cls(graph, tuple(fc))
+
+    @staticmethod
+    def draw_keep(net: "GCN", num_graphs: int, num_nodes: int, p: float,
+                  rng: np.random.Generator) -> tuple[list[np.ndarray], float]:
+        """The boolean keep-masks behind :meth:`draw` (graph layers first, then each FC
+        layer), and the scale ``1/(1-p)`` that kept units are multiplied by."""
         dropped = round(p * 2**16)
-        scale = 2**16 / (2**16 - dropped)
-
-        def mask(*shape):
-            keep = rng.integers(0, 2**16, size=shape, dtype=np.uint16) >= dropped
-            return torch.from_numpy(keep).to(torch.float32).mul_(scale)
-
-        return cls(mask(len(net.convs), num_graphs, num_nodes, net.D),
-                   tuple(mask(num_graphs, size) for size in net.fc_sizes))
+        shapes = [(len(net.convs), num_graphs, num_nodes, net.D)] + [(num_graphs, size) for size in net.fc_sizes]
+        keep = [rng.integers(0, 2**16, size=shape, dtype=np.uint16) >= dropped for shape in shapes]
+        return keep, 2**16 / (2**16 - dropped)
 
     def index(self, index) -> "DropoutMasks":
         return DropoutMasks(self.graph[:, index], tuple(m[index] for m in self.fc))

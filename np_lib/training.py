@@ -63,10 +63,12 @@ def train(net: GCN, x: GraphInputs, target: np.ndarray, loss_grad, rng: np.rando
         order = rng.permutation(num_graphs)
         p_epoch, u_epoch, pool_epoch, t_epoch = (a[order] for a in (propagation, first_input, pooling, target))
         if dropout > 0:
-            masks = DropoutMasks.draw(net, num_graphs, num_nodes, dropout, rng)
-            # Fold the ½ of the layer into its mask: one multiply fewer per layer and step.
-            graph_masks = masks.graph.numpy() * half
-            fc_masks = [m.numpy() for m in masks.fc]
+            (graph_keep, *fc_keep), scale = DropoutMasks.draw_keep(net, num_graphs, num_nodes, dropout, rng)
+            # The values DropoutMasks.draw gives, with the layer's ½ folded into the graph masks
+            # (one multiply fewer per layer and step); exact, since ½ is a power of two.
+            scale = np.float32(scale)
+            graph_masks = graph_keep * (scale * half)
+            fc_masks = [k * scale for k in fc_keep]
         for start in range(0, num_graphs, batch_size):
             step = slice(start, start + batch_size)
             graph_scale = graph_masks[:, step] if dropout > 0 else [half] * len(params.conv)
