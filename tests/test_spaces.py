@@ -11,7 +11,7 @@ from scipy import stats
 from np_lib.predictor import NeuralPredictor
 from np_lib.search import NeuralPredictorSearch, RandomSearch
 from np_lib.spaces import base
-from np_lib.spaces.chain import chain_logits, hashed_normal
+from np_lib.spaces.chain import chain_logits, hashed_normal, window_table
 
 
 @pytest.fixture(scope="module")
@@ -170,6 +170,26 @@ def test_chain_fast_path_equals_the_gcn(proxyless):
         from np_lib.gcn import GraphInputs
         np.testing.assert_allclose(chain_logits(model.net_, labels),
                                    model.net_(GraphInputs.from_graphs(proxyless.encode(archs[:7]))), atol=1e-4)
+
+
+@pytest.mark.parametrize("length", [1, 2, 3, 6])
+def test_window_tables_give_the_layer_by_layer_numbers(length):
+    # Chains shorter than a window too: both ends inside one window.
+    from np_lib.encoding import linear_graphs
+    from np_lib.gcn import GCN, GraphInputs
+
+    torch.manual_seed(0)
+    net = GCN(3, D=12, num_layers=4, fc_sizes=(8,), init="looks_linear").eval()
+    labels = torch.from_numpy(np.random.default_rng(1).integers(0, 3, (400, length)))
+    with torch.inference_mode():
+        plain = chain_logits(net, labels)
+        generic = net(GraphInputs.from_graphs(linear_graphs(labels.numpy(), 3)))
+        assert generic.std() > 1e-3
+        torch.testing.assert_close(plain, generic, rtol=0, atol=1e-5)
+        for depth in (1, 2, 3):
+            assert torch.equal(chain_logits(net, labels, window_table(net, 3, depth)), plain)
+    with pytest.raises(ValueError, match="depth"):
+        window_table(net, 3, 4)
 
 
 def test_hashed_normal_is_a_function_of_model_and_seed():
