@@ -58,6 +58,7 @@ def train(net: GCN, x: GraphInputs, target: np.ndarray, loss_grad, rng: np.rando
     first_input = propagation @ x.features.numpy()
     pooling = x.pooling.numpy()[:, 0]
     half = np.float32(0.5)
+    no_dropout = [half] * len(params.conv)
     for epoch in range(epochs):
         lr_epoch = lr * (1 + math.cos(math.pi * epoch / epochs)) / 2  # CosineAnnealingLR(T_max=epochs)
         order = rng.permutation(num_graphs)
@@ -71,7 +72,7 @@ def train(net: GCN, x: GraphInputs, target: np.ndarray, loss_grad, rng: np.rando
             fc_masks = [k * scale for k in fc_keep]
         for start in range(0, num_graphs, batch_size):
             step = slice(start, start + batch_size)
-            graph_scale = graph_masks[:, step] if dropout > 0 else [half] * len(params.conv)
+            graph_scale = graph_masks[:, step] if dropout > 0 else no_dropout
             fc_scale = [m[step] for m in fc_masks] if dropout > 0 else None
             z, cache = _forward(params, p_epoch[step], u_epoch[step], pool_epoch[step], graph_scale, fc_scale)
             _backward(params, cache, loss_grad(z, t_epoch[step]))
@@ -89,7 +90,7 @@ class _FlatParameters:
 
     def __init__(self, net: GCN):
         tensors = [p.detach() for p in net.parameters()]
-        self.flat = torch.cat([t.reshape(-1) for t in tensors]).float().contiguous()
+        self.flat = torch.nn.utils.parameters_to_vector(tensors).float()
         self.grad = torch.zeros_like(self.flat)
         self.exp_avg, self.exp_avg_sq = torch.zeros_like(self.flat), torch.zeros_like(self.flat)
         self.step = torch.zeros(())
