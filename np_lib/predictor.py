@@ -268,6 +268,11 @@ class _GCNEstimator:
     def _restore(self, state: dict) -> None:
         net = self._new_net(state["num_features"])
         net.load_state_dict(state["weights"])
+        with torch.no_grad():
+            # Files from before training flushed subnormals can hold some: they change no
+            # prediction but make every one ~3x slower on x86 (np_lib.training, "Subnormal numbers").
+            for p in net.parameters():
+                p.masked_fill_(p.abs() < torch.finfo(p.dtype).tiny, 0.0)
         net.eval()
         self.net_ = net
 

@@ -258,6 +258,21 @@ def test_save_load_round_trip(model, two_stage, data, tmp_path):
         np.testing.assert_array_equal(getattr(loaded, method)(cells), getattr(est, method)(cells))
 
 
+def test_load_zeroes_subnormal_weights(model, tmp_path):
+    # As in files written before training flushed subnormals (np_lib.training).
+    state = torch.load(model.save(tmp_path / "model.pt"), weights_only=True)
+    values = torch.tensor([1e-39, -3e-40, 1e-45, 1.2e-38, -0.25])
+    state["weights"]["fcs.0.weight"][0, :5] = values
+    torch.save(state, tmp_path / "old.pt")
+    loaded = NeuralPredictor.load(tmp_path / "old.pt")
+    assert subnormal_weights(loaded) == 0
+    torch.testing.assert_close(loaded.net_.fcs[0].weight[0, :5], torch.tensor([0, 0, 0, 1.2e-38, -0.25]),
+                               rtol=0, atol=0)  # subnormals zeroed; normals, the smallest included, kept
+    for name, weight in loaded.net_.state_dict().items():
+        if name != "fcs.0.weight":
+            torch.testing.assert_close(weight, state["weights"][name], rtol=0, atol=0)
+
+
 def test_load_checks_the_file(model, tmp_path):
     path = model.save(tmp_path / "model.pt")
     with pytest.raises(ValueError, match="holds a NeuralPredictor, not a TwoStagePredictor"):
@@ -300,3 +315,10 @@ def test_learns_nasbench101(sample):
     tau_conv3x3 = metrics.kendall_tau(y[test], (cells.ops[test] == OP_INDEX[CONV3X3]).sum(axis=1))
     assert tau > tau_control + 0.3, (tau, tau_control)
     assert tau > tau_conv3x3 + 0.1, (tau, tau_conv3x3)
+    # Without flushing while training, this fit ended with 359 subnormal weights (np_lib.training).
+    assert subnormal_weights(fit) == 0
+
+
+def subnormal_weights(model) -> int:
+    w = torch.nn.utils.parameters_to_vector(model.net_.parameters()).detach().abs()
+    return int(((w > 0) & (w < torch.finfo(torch.float32).tiny)).sum())
