@@ -106,7 +106,8 @@ def flush_subnormals():
     ``torch.set_flush_denormal`` sets the CPU's flush-to-zero and
     denormals-are-zero flags for the calling thread, which is where training's
     NumPy ops, its matmuls and torch's fused Adam all run (the estimators cap
-    torch and NumPy's BLAS at one thread while training). Where the CPU has no such flags it does nothing.
+    torch and NumPy's BLAS at one thread while training). Where the CPU has no
+    such flags it does nothing.
     """
     before = subnormals_flushed()
     torch.set_flush_denormal(True)

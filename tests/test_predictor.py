@@ -44,6 +44,12 @@ def two_stage(data):
     return TwoStagePredictor(threshold=THRESHOLD, **SMALL).fit(*data)
 
 
+def subnormal_weights(model) -> int:
+    """How many of the fitted weights are subnormal (nonzero, below float32's smallest normal)."""
+    w = torch.nn.utils.parameters_to_vector(model.net_.parameters()).detach().abs()
+    return int(((w > 0) & (w < torch.finfo(torch.float32).tiny)).sum())
+
+
 def sample_path() -> Path:
     base = os.environ.get("NP_LIB_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data"
     return Path(base) / "nasbench101" / "nasbench101_sample20k.csv"
@@ -318,7 +324,3 @@ def test_learns_nasbench101(sample):
     # Without flushing while training, this fit ended with 359 subnormal weights (np_lib.training).
     assert subnormal_weights(fit) == 0
 
-
-def subnormal_weights(model) -> int:
-    w = torch.nn.utils.parameters_to_vector(model.net_.parameters()).detach().abs()
-    return int(((w > 0) & (w < torch.finfo(torch.float32).tiny)).sum())

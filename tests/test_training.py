@@ -146,7 +146,6 @@ def test_training_flushes_subnormals_and_restores_the_callers_setting(caller_flu
         torch.set_flush_denormal(False)
     assert seen == [True] * 4
     assert after == caller_flushes
-    assert not subnormals_flushed()
 
 
 def test_subnormals_flushed_reads_the_thread_setting():
