@@ -57,48 +57,6 @@ BETAS = (0.9, 0.999)
 EPS = 1e-8
 
 
-def train(net: GCN, x: GraphInputs, target: np.ndarray, loss_grad, rng: np.random.Generator, *,
-          epochs: int, batch_size: int, lr: float, weight_decay: float, dropout: float) -> None:
-    """Fit ``net`` in place.
-
-    ``loss_grad(z, t)`` returns the gradient of the batch's mean loss with respect
-    to the network outputs ``z`` (float32 arrays of the batch size). ``rng``
-    shuffles and draws dropout (an epoch's order, then its masks, as
-    :class:`~np_lib.gcn.DropoutMasks` draws them); the caller seeds torch for the
-    initialisation. The inputs are gathered once per epoch in shuffled order and
-    each step slices them.
-    """
-    params = _FlatParameters(net)
-    num_graphs, num_nodes = len(x), x.features.shape[1]
-    propagation = x.propagation.numpy()
-    # The first layer's input is the fixed one-hot features, so its propagated input never changes.
-    first_input = propagation @ x.features.numpy()
-    pooling = x.pooling.numpy()[:, 0]
-    half = np.float32(0.5)
-    no_dropout = [half] * len(params.conv)
-    with flush_subnormals():  # module docstring: "Subnormal numbers"
-        for epoch in range(epochs):
-            lr_epoch = lr * (1 + math.cos(math.pi * epoch / epochs)) / 2  # CosineAnnealingLR(T_max=epochs)
-            order = rng.permutation(num_graphs)
-            p_epoch, u_epoch, pool_epoch, t_epoch = (a[order] for a in (propagation, first_input, pooling, target))
-            if dropout > 0:
-                (graph_keep, *fc_keep), scale = DropoutMasks.draw_keep(net, num_graphs, num_nodes, dropout, rng)
-                # The values DropoutMasks.draw gives, with the layer's ½ folded into the graph masks
-                # (one multiply fewer per layer and step); exact, since ½ is a power of two.
-                scale = np.float32(scale)
-                graph_masks = graph_keep * (scale * half)
-                fc_masks = [k * scale for k in fc_keep]
-            for start in range(0, num_graphs, batch_size):
-                step = slice(start, start + batch_size)
-                graph_scale = graph_masks[:, step] if dropout > 0 else no_dropout
-                fc_scale = [m[step] for m in fc_masks] if dropout > 0 else None
-                z, cache = _forward(params, p_epoch[step], u_epoch[step], pool_epoch[step], graph_scale, fc_scale)
-                _backward(params, cache, loss_grad(z, t_epoch[step]))
-                params.adam_step(lr_epoch, weight_decay)
-    params.write_back(net)
-    net.eval()
-
-
 @contextlib.contextmanager
 def flush_subnormals():
     """Compute with subnormal floats flushed to zero in this thread, then restore its setting.
@@ -121,6 +79,48 @@ def subnormals_flushed() -> bool:
     """Whether this thread currently flushes subnormal results to zero (torch has no getter)."""
     tiny = np.float32(np.finfo(np.float32).tiny)  # the smallest normal float32
     return bool(tiny * np.float32(0.5) == 0)
+
+
+@flush_subnormals()  # module docstring: "Subnormal numbers"
+def train(net: GCN, x: GraphInputs, target: np.ndarray, loss_grad, rng: np.random.Generator, *,
+          epochs: int, batch_size: int, lr: float, weight_decay: float, dropout: float) -> None:
+    """Fit ``net`` in place.
+
+    ``loss_grad(z, t)`` returns the gradient of the batch's mean loss with respect
+    to the network outputs ``z`` (float32 arrays of the batch size). ``rng``
+    shuffles and draws dropout (an epoch's order, then its masks, as
+    :class:`~np_lib.gcn.DropoutMasks` draws them); the caller seeds torch for the
+    initialisation. The inputs are gathered once per epoch in shuffled order and
+    each step slices them.
+    """
+    params = _FlatParameters(net)
+    num_graphs, num_nodes = len(x), x.features.shape[1]
+    propagation = x.propagation.numpy()
+    # The first layer's input is the fixed one-hot features, so its propagated input never changes.
+    first_input = propagation @ x.features.numpy()
+    pooling = x.pooling.numpy()[:, 0]
+    half = np.float32(0.5)
+    no_dropout = [half] * len(params.conv)
+    for epoch in range(epochs):
+        lr_epoch = lr * (1 + math.cos(math.pi * epoch / epochs)) / 2  # CosineAnnealingLR(T_max=epochs)
+        order = rng.permutation(num_graphs)
+        p_epoch, u_epoch, pool_epoch, t_epoch = (a[order] for a in (propagation, first_input, pooling, target))
+        if dropout > 0:
+            (graph_keep, *fc_keep), scale = DropoutMasks.draw_keep(net, num_graphs, num_nodes, dropout, rng)
+            # The values DropoutMasks.draw gives, with the layer's ½ folded into the graph masks
+            # (one multiply fewer per layer and step); exact, since ½ is a power of two.
+            scale = np.float32(scale)
+            graph_masks = graph_keep * (scale * half)
+            fc_masks = [k * scale for k in fc_keep]
+        for start in range(0, num_graphs, batch_size):
+            step = slice(start, start + batch_size)
+            graph_scale = graph_masks[:, step] if dropout > 0 else no_dropout
+            fc_scale = [m[step] for m in fc_masks] if dropout > 0 else None
+            z, cache = _forward(params, p_epoch[step], u_epoch[step], pool_epoch[step], graph_scale, fc_scale)
+            _backward(params, cache, loss_grad(z, t_epoch[step]))
+            params.adam_step(lr_epoch, weight_decay)
+    params.write_back(net)
+    net.eval()
 
 
 class _FlatParameters:
