@@ -1,0 +1,21 @@
+"""NAS-Bench-201 (Dong & Yang, ICLR 2020): a complete cell benchmark with real latency.
+
+Cells and arch strings (:func:`parse`, :func:`format_cell`, :func:`is_connected`),
+the space (:func:`random_cells`, :func:`mutate`, :func:`all_cells`), the graph the
+GCN reads (:func:`encode`), pictures (:func:`draw_cell`).
+
+Names are imported on first use (PEP 562), as in :mod:`np_lib.nasbench101`.
+"""
+from ..lazy import exports
+
+_EXPORTS = {
+    "OPS": "cell", "EDGES": "cell", "NUM_CELLS": "cell", "InvalidArchString": "cell",
+    "parse": "cell", "parse_many": "cell", "format_cell": "cell", "format_many": "cell",
+    "to_code": "cell", "from_code": "cell", "all_cells": "cell", "is_connected": "cell",
+    "random_cells": "space", "sample_indices": "space", "mutate": "space",
+    "encode": "encoding", "graphs": "encoding", "GRAPH_OPS": "encoding",
+    "draw_cell": "draw", "draw_graph": "draw",
+}
+__all__ = list(_EXPORTS)
+
+__getattr__, __dir__ = exports(__name__, _EXPORTS)
