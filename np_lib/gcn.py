@@ -180,14 +180,15 @@ class GCN(nn.Module):
     (section 4.2): 18 layers, D = 96, ``fc_sizes=(512, 128)``. The caller turns
     the output into an accuracy (scaled sigmoid) or uses it as a classifier logit.
     ``init`` initialises the graph weights (:class:`BiGraphConv`); the FC layers
-    keep PyTorch's default.
+    keep PyTorch's default; ``output_bias`` starts the output's bias (the
+    estimators start it at the labels' mean, :mod:`np_lib.predictor`).
 
     Dropout, when training, comes in as :class:`DropoutMasks` on the output of
     every graph layer and every hidden FC layer; without masks there is none.
     """
 
     def __init__(self, num_features: int, D: int = 144, num_layers: int = 3,
-                 fc_sizes: tuple[int, ...] = (128,), init: str = "glorot"):
+                 fc_sizes: tuple[int, ...] = (128,), init: str = "glorot", output_bias: float = 0.0):
         super().__init__()
         self.D = D
         self.fc_sizes = tuple(fc_sizes)
@@ -196,6 +197,13 @@ class GCN(nn.Module):
         widths = (D,) + self.fc_sizes
         self.fcs = nn.ModuleList(nn.Linear(i, o) for i, o in zip(widths[:-1], widths[1:]))
         self.out = nn.Linear(widths[-1], 1)
+        with torch.no_grad():  # after every draw above, so the initial weights do not depend on it
+            self.out.bias.fill_(output_bias)
+
+    @property
+    def num_features(self) -> int:
+        """Length of the node one-hot the first graph layer reads."""
+        return self.convs[0].weight.shape[1]
 
     def forward(self, x: GraphInputs, masks: DropoutMasks | None = None) -> torch.Tensor:
         v = x.features

@@ -40,6 +40,7 @@ is worth about 0.15 tau at the same budget (0.500-0.547 without it).
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,12 +50,14 @@ import torch
 from scipy.special import expit
 from threadpoolctl import threadpool_limits
 
+from . import chain_fastpath
 from .encoding import GraphBatch
 from .gcn import GCN, INITS, GraphInputs
 from .nasbench101.cell import Cell, CellArray
 from .nasbench101.encoding import encode
 from .storage import atomic_path
 from .training import train
+from .validation import check_positive, check_seed
 
 #: Range of the regressor's output, accuracy fractions (section 4.1).
 ACCURACY_RANGE = (0.10, 1.00)
@@ -70,6 +73,12 @@ PREDICT_CHUNK = 256
 
 _FORMAT = 1  # version of the save() file layout
 
+#: The paper's predictor settings, by space (:meth:`NeuralPredictor.preset`).
+PRESETS = {
+    "nasbench101": {},  # section 4.1: the defaults
+    "proxylessnas": {"num_layers": 18, "D": 96, "fc_sizes": (512, 128), "init": "looks_linear", "lr": 1e-3},
+}
+
 
 def as_graphs(cells) -> GraphBatch:
     """Encode ``cells`` (``Cell``, sequence of ``Cell``, ``CellArray`` or ``GraphBatch``); reject empty input."""
@@ -77,8 +86,13 @@ def as_graphs(cells) -> GraphBatch:
         graphs = cells
     elif isinstance(cells, Cell):
         graphs = encode([cells])
+    elif isinstance(cells, np.ndarray):
+        # A space's own array form (chain op indices, pool rows): only the space knows its graphs.
+        raise TypeError(f"got a {cells.dtype} array of shape {cells.shape}: encode a space's architectures "
+                        f"first, model.fit(space.encode(archs), y) (any search space's GraphBatch is accepted)")
     elif isinstance(cells, (str, bytes)) or not hasattr(cells, "__iter__"):
-        raise TypeError(f"expected Cells, a CellArray or a GraphBatch, got {type(cells).__name__}")
+        raise TypeError(f"expected a GraphBatch (space.encode(archs), any search space), NAS-Bench-101 Cells "
+                        f"or a CellArray, got {type(cells).__name__}")
     else:
         graphs = encode(cells)
     if len(graphs) == 0:
@@ -162,9 +176,6 @@ class _GCNEstimator:
         too small to split, and two threads made a step 9x slower.
     """
 
-    _PARAMS = ("D", "num_layers", "fc_sizes", "init", "dropout", "epochs", "batch_size", "lr",
-               "weight_decay", "seed", "num_threads")
-
     def __init__(self, *, D: int = 144, num_layers: int = 3, fc_sizes: tuple[int, ...] = (128,),
                  init: str = "glorot", dropout: float = 0.1, epochs: int = 300, batch_size: int = 10, lr: float = 1e-4,
                  weight_decay: float = 1e-3, seed: int = 0, num_threads: int | None = 1):
@@ -183,30 +194,75 @@ class _GCNEstimator:
 
     # -- parameters -------------------------------------------------------------------------------
 
+    @classmethod
+    def _param_names(cls) -> tuple[str, ...]:
+        """The keyword parameters of ``__init__``, read from its signature (as scikit-learn's
+        ``BaseEstimator`` does), following ``**params`` up to the base class."""
+        names = []
+        for klass in cls.__mro__:
+            if "__init__" not in vars(klass):
+                continue
+            params = inspect.signature(klass.__init__).parameters.values()
+            names += [p.name for p in params if p.name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+                      and p.name not in names]
+            if not any(p.kind is p.VAR_KEYWORD for p in params):
+                break
+        return tuple(names)
+
     def get_params(self) -> dict:
-        return {name: getattr(self, name) for name in self._PARAMS}
+        """Every constructor parameter and its value (``type(self)(**get_params())`` is an unfitted copy)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def _check_names(self, names) -> None:
+        unknown = set(names) - set(self._param_names())
+        if unknown:
+            raise TypeError(f"unknown parameter(s) {sorted(unknown)}; known: {list(self._param_names())}")
+
+    def set_params(self, **changes):
+        """Change some parameters in place (the fitted network, if any, is dropped); returns self."""
+        self._check_names(changes)
+        for name, value in changes.items():
+            setattr(self, name, tuple(value) if name == "fc_sizes" else value)
+        self._forget()
+        return self
+
+    def _forget(self) -> None:
+        self.net_ = None
 
     def clone(self, **changes):
         """A new, unfitted estimator with these parameters, some changed."""
-        unknown = set(changes) - set(self._PARAMS)
-        if unknown:
-            raise TypeError(f"unknown parameter(s) {sorted(unknown)}; known: {list(self._PARAMS)}")
+        self._check_names(changes)
         return type(self)(**{**self.get_params(), **changes})
+
+    @classmethod
+    def preset(cls, name: str, **changes):
+        """An estimator with a setting of the paper, some parameters changed.
+
+        * ``"nasbench101"``: section 4.1 (the class defaults: 3 graph layers of
+          D = 144, one FC layer of 128);
+        * ``"proxylessnas"``: section 4.2's selected GCN, "18 Graph Convolutional
+          layers with node representation size 96, and with two fully-connected
+          layers with hidden sizes 512 and 128", initialised looks-linear (18
+          Glorot-initialised layers do not learn) with lr 1e-3, as notebook 06
+          cross-validates it.
+        """
+        try:
+            setting = PRESETS[name]
+        except KeyError:
+            raise ValueError(f"unknown preset {name!r}; known: {sorted(PRESETS)}") from None
+        cls._check_names(cls, changes)
+        return cls(**{**setting, **changes})
 
     def __repr__(self):
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
 
     def _check_params(self) -> None:
-        def positive_int(name, value):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
         for name in ("D", "num_layers", "epochs", "batch_size"):
-            positive_int(name, getattr(self, name))
+            check_positive(getattr(self, name), name)
         for size in self.fc_sizes:
-            positive_int("each of fc_sizes", size)
+            check_positive(size, "each of fc_sizes")
         if self.num_threads is not None:
-            positive_int("num_threads", self.num_threads)
+            check_positive(self.num_threads, "num_threads")
         if self.init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {self.init!r}")
         if not 0 <= self.dropout < 1:
@@ -215,17 +271,21 @@ class _GCNEstimator:
             raise ValueError(f"lr must be positive, got {self.lr!r}")
         if not self.weight_decay >= 0:
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
-        if not isinstance(self.seed, (int, np.integer)):
-            raise ValueError(f"seed must be an integer, got {self.seed!r}")
+        check_seed(self.seed)
 
-    def _new_net(self, num_features: int) -> GCN:
+    def _new_net(self, num_features: int, output_bias: float = 0.0) -> GCN:
         return GCN(num_features, D=int(self.D), num_layers=int(self.num_layers),
-                   fc_sizes=tuple(int(s) for s in self.fc_sizes), init=self.init)
+                   fc_sizes=tuple(int(s) for s in self.fc_sizes), init=self.init, output_bias=output_bias)
 
     @property
     def num_parameters(self) -> int:
         """Trainable parameters of the fitted network."""
         return sum(p.numel() for p in self._fitted().parameters())
+
+    @property
+    def num_features(self) -> int:
+        """Length of the node one-hot the fitted network reads (5 for NAS-Bench-101, 7 for ProxylessNAS)."""
+        return self._fitted().num_features
 
     # -- fitting and inference --------------------------------------------------------------------
 
@@ -235,9 +295,7 @@ class _GCNEstimator:
         # One thread whatever num_threads says: a step's matmuls are too small to split, and
         # with two (torch's and BLAS's pools spinning on 2 cores) a step took 9.4 ms, not 1.0.
         with _seeded(int(self.seed)), _threads(1):
-            net = self._new_net(graphs.num_features)
-            with torch.no_grad():
-                net.out.bias.fill_(output_bias)
+            net = self._new_net(graphs.num_features, output_bias)
             train(net, x, target.astype(np.float32), loss_grad, np.random.default_rng(int(self.seed)),
                   epochs=int(self.epochs), batch_size=int(self.batch_size), lr=float(self.lr),
                   weight_decay=float(self.weight_decay), dropout=float(self.dropout))
@@ -251,7 +309,7 @@ class _GCNEstimator:
     def _logits(self, cells) -> torch.Tensor:
         """The network's output for every cell, in chunks (no Python loop over graphs)."""
         net = self._fitted()
-        expected = net.convs[0].weight.shape[1]
+        expected = self.num_features
         out = []
         with torch.inference_mode(), _threads(self.num_threads):
             for graphs in _chunks(cells):
@@ -266,7 +324,7 @@ class _GCNEstimator:
     def _state(self) -> dict:
         net = self._fitted()
         return {"format": _FORMAT, "class": type(self).__name__, "params": self.get_params(),
-                "num_features": net.convs[0].weight.shape[1], "weights": net.state_dict()}
+                "num_features": self.num_features, "weights": net.state_dict()}
 
     def _restore(self, state: dict) -> None:
         net = self._new_net(state["num_features"])
@@ -357,11 +415,30 @@ class NeuralPredictor(_GCNEstimator):
         """Higher is better; for the single-stage regressor simply :meth:`predict`."""
         return self.predict(cells)
 
+    def predict_chains(self, archs, num_classes: int, *, num_threads: int | None = 1, progress: bool = False,
+                       desc: str = "predict chains") -> np.ndarray:
+        """:meth:`predict` on chain architectures, ``(n, L)`` op indices with one-hots of ``num_classes``.
+
+        The same numbers as ``predict(linear_graphs(archs, num_classes))`` without
+        building the graphs (:mod:`np_lib.chain_fastpath`); what chain spaces'
+        ``predict`` calls. ``num_threads``: chunks predicted in parallel
+        (:func:`~np_lib.chain_fastpath.chain_predict_logits`).
+        """
+        net = self._fitted()
+        if num_classes != self.num_features:
+            raise ValueError(f"this model was fitted on {self.num_features} node features; "
+                             f"these chains have {num_classes}")
+        archs = np.asarray(archs)
+        if archs.ndim != 2 or not np.issubdtype(archs.dtype, np.integer):
+            raise ValueError(f"chains are (n, L) integer arrays of op indices, got {archs.dtype} of shape {archs.shape}")
+        logits = chain_fastpath.chain_predict_logits(net, torch.from_numpy(archs.astype(np.int64)),
+                                                     num_threads=num_threads, progress=progress, desc=desc)
+        low, high = ACCURACY_RANGE
+        return (low + (high - low) * torch.sigmoid(logits)).double().numpy()
+
 
 class _Thresholded(_GCNEstimator):
     """Adds ``threshold``, the accuracy (fraction) that separates good cells from poor ones."""
-
-    _PARAMS = ("threshold",) + _GCNEstimator._PARAMS
 
     def __init__(self, threshold: float = 0.91, **params):
         super().__init__(**params)
@@ -422,6 +499,9 @@ class TwoStagePredictor(_Thresholded):
 
     classifier_: NeuralClassifier | None = None
     regressor_: NeuralPredictor | None = None
+
+    def _forget(self) -> None:
+        self.classifier_ = self.regressor_ = None
 
     def fit(self, cells, y) -> "TwoStagePredictor":
         graphs = as_graphs(cells)

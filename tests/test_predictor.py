@@ -15,7 +15,7 @@ from np_lib.encoding import linear_graphs
 from np_lib.nasbench101.cell import CONV3X3, OP_INDEX, CellArray
 from np_lib.nasbench101.encoding import encode
 from np_lib.nasbench101.space import random_cell
-from np_lib.predictor import ACCURACY_RANGE, NeuralClassifier, NeuralPredictor, TwoStagePredictor
+from np_lib.predictor import ACCURACY_RANGE, NeuralClassifier, NeuralPredictor, TwoStagePredictor, _GCNEstimator
 
 SMALL = dict(D=16, epochs=30, lr=3e-3, seed=0)  # fits in a second; for behaviour, not quality
 THRESHOLD = 0.885  # about the median of the synthetic labels
@@ -217,8 +217,11 @@ def test_bad_cells(data):
     _, y = data
     with pytest.raises(ValueError, match="no cells"):
         NeuralPredictor(**SMALL).fit([], [])
-    with pytest.raises(TypeError, match="Cells, a CellArray or a GraphBatch"):
+    with pytest.raises(TypeError, match="expected a GraphBatch .*, NAS-Bench-101 Cells or a CellArray"):
         NeuralPredictor(**SMALL).fit("cells", y)
+    # A space's raw array form: the message says how to encode it, not "Cells only".
+    with pytest.raises(TypeError, match=r"space\.encode\(archs\)"):
+        NeuralPredictor(**SMALL).fit(np.zeros((len(y), 22), np.int8), y)
 
 
 @pytest.mark.parametrize("params, message", [
@@ -324,3 +327,45 @@ def test_learns_nasbench101(sample):
     # Without flushing while training, this fit ended with 359 subnormal weights (np_lib.training).
     assert subnormal_weights(fit) == 0
 
+
+
+@pytest.mark.parametrize("cls", [NeuralPredictor, NeuralClassifier, TwoStagePredictor])
+def test_parameters_are_read_from_the_constructor(cls):
+    import inspect
+
+    est = cls()
+    names = [p for klass in cls.__mro__[:cls.__mro__.index(_GCNEstimator) + 1] if "__init__" in vars(klass)
+             for p in inspect.signature(klass.__init__).parameters if p not in ("self", "params")]
+    assert sorted(est.get_params()) == sorted(set(names))
+    assert ("threshold" in est.get_params()) == (cls is not NeuralPredictor)
+    assert repr(est).startswith(f"{cls.__name__}(D=144,") or repr(est).startswith(f"{cls.__name__}(threshold=0.91,")
+    assert est.set_params(D=8, fc_sizes=[4]) is est and (est.D, est.fc_sizes) == (8, (4,))
+    with pytest.raises(TypeError, match="unknown parameter"):
+        est.set_params(width=3)
+
+
+def test_set_params_forgets_the_fitted_network(data):
+    cells, y = data
+    model = NeuralPredictor(**SMALL).fit(cells[:40], y[:40])
+    model.set_params(seed=1)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        model.predict(cells[:2])
+
+
+def test_presets():
+    paper = NeuralPredictor.preset("proxylessnas")  # section 4.2
+    assert (paper.num_layers, paper.D, paper.fc_sizes, paper.init) == (18, 96, (512, 128), "looks_linear")
+    assert NeuralPredictor.preset("proxylessnas", epochs=5).get_params() == {**paper.get_params(), "epochs": 5}
+    assert NeuralPredictor.preset("nasbench101").get_params() == NeuralPredictor().get_params()
+    assert TwoStagePredictor.preset("proxylessnas", threshold=0.8).threshold == 0.8
+    with pytest.raises(ValueError, match="unknown preset"):
+        NeuralPredictor.preset("darts")
+    with pytest.raises(TypeError, match="unknown parameter"):
+        NeuralPredictor.preset("proxylessnas", width=3)
+
+
+@pytest.mark.parametrize("seed", [-1, 2 ** 70, 1.5, True, None])
+def test_bad_seeds_are_refused(data, seed):
+    cells, y = data
+    with pytest.raises(ValueError, match="seed must be an integer in"):
+        NeuralPredictor(**{**SMALL, "seed": seed}).fit(cells[:20], y[:20])

@@ -11,7 +11,8 @@ from scipy import stats
 from np_lib.predictor import NeuralPredictor
 from np_lib.search import NeuralPredictorSearch, RandomSearch
 from np_lib.spaces import base
-from np_lib.spaces.chain import chain_logits, hashed_normal, window_table
+from np_lib.chain_fastpath import chain_logits, window_table
+from np_lib.spaces.chain import hashed_normal
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..encoding import GraphBatch
+from ..validation import as_rng, check_band, check_count  # noqa: F401  (re-exported: their old home)
 
 #: Architectures per call of ``space.encode`` + ``model.predict`` in :func:`predict`.
 PREDICT_CHUNK = 4096
@@ -82,29 +83,6 @@ class Evaluation:
     def __getitem__(self, index) -> "Evaluation":
         return Evaluation(self.seed, self.validation_accuracy[index], self.test_accuracy[index],
                           self.training_time[index])
-
-
-def as_rng(seed) -> np.random.Generator:
-    """``seed`` as a Generator: an int (or SeedSequence) seeds a new one, a Generator is used as is."""
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-
-
-def check_count(n, what: str = "n") -> int:
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
-        raise ValueError(f"{what} must be a non-negative integer, got {n!r}")
-    return int(n)
-
-
-def check_band(band) -> tuple[float, float]:
-    """``(low, high)`` in ms with ``low < high``, or a ValueError saying why not."""
-    try:
-        low, high = (float(b) for b in band)
-    except (TypeError, ValueError):
-        raise ValueError(f"band must be a pair (low_ms, high_ms), got {band!r}") from None
-    if not (np.isfinite(low) and np.isfinite(high)) or low >= high:
-        raise ValueError(f"band must be two finite latencies with low < high, got ({low:g}, {high:g}) ms: "
-                         f"an empty band holds no model")
-    return low, high
 
 
 def check_latency(latency, name: str = "latency") -> np.ndarray:

@@ -7,36 +7,22 @@ of op indices (into ``op_names``); layer ``l`` may take the ops
 ``allowed[l]``. Latency is additive, as in the ProxylessNAS and Once-for-All
 lookup tables: ``fixed_cost + sum_l layer_cost[l, op_l]``.
 
-Prediction on chain graphs has a fast path (:func:`chain_logits`): on a chain,
-the GCN's propagation matrices are two-row moving averages, so a layer is one
-dense ``(n, D) @ (D, 2D)`` matmul and a few shifted adds instead of a batched
-``(2L x L) @ (L x D)`` product per graph. It computes exactly what :class:`np_lib.gcn.GCN` computes
-(tests/test_spaces.py compares them) in about half the CPU time
-(benchmarks/chain_speed.py). Both are bound by the same matmuls: 18 layers x 22
-nodes x 96 x 192 multiply-adds per ProxylessNAS model. On large batches the
-first two layers come from a :class:`WindowTable` instead, computed once for
-every window of five ops.
+Prediction on chain graphs has a fast path that belongs to the network
+(:mod:`np_lib.chain_fastpath`, reached through
+:meth:`~np_lib.predictor.NeuralPredictor.predict_chains`): a space hands over
+its op indices and never reads the network's layers.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import torch
 from scipy.special import ndtri
 from tqdm.auto import tqdm
 
 from ..encoding import GraphBatch, linear_graphs
-from .base import as_rng, check_count, sample_in_band
-
-#: Architectures per forward pass of the chain fast path. 128 chains of ~22 nodes keep a
-#: layer's activations (~2 MB) in the L2 and L3 caches, where the (n, 96) x (96, 192)
-#: matmul runs ~25 % faster than on 1,024 chains (~17 MB). One thread, 18 layers, D = 96,
-#: per 112,000 ProxylessNAS models (two runs each): 16 chains 44 s, 64: 29-35 s,
-#: 128: 27-31 s, 256: 34-38 s, 1,024: 40-41 s.
-CHAIN_CHUNK = 128
+from ..validation import as_rng, check_count
+from .base import sample_in_band
 
 
 class ChainSpace:
@@ -142,154 +128,23 @@ class ChainSpace:
         return [self.op_names[int(op)] for op in self.check(arch)[0]]
 
     def predict(self, model, archs, *, num_threads: int | None = 1, progress: bool = True) -> np.ndarray:
-        """Predicted accuracy of each architecture; the fast chain path for a fitted ``NeuralPredictor``.
+        """Predicted accuracy of each architecture; the chain fast path where ``model`` has one.
 
-        ``num_threads``: chunks predicted in parallel, each on one torch thread
-        (None: as many as torch's thread setting). Torch releases the GIL inside
-        its ops, so the threads run together, and each synchronises once per
-        chunk instead of once per op as torch's own threads do: 112,000 models,
-        18 layers, 2 threads, interleaved runs: 14.9-17.8 s (29-34 s of CPU)
-        against 16.5-20.3 s (33-40 s) with torch's 2 threads. One by default, as
-        everywhere in np_lib: on a shared machine a second thread can wait on
-        the other job. Every chunk is computed the same way, so the predictions do
-        not depend on ``num_threads``.
+        An estimator with ``predict_chains`` (:class:`~np_lib.predictor.NeuralPredictor`)
+        gets the op indices and computes the GCN on the chains without building
+        graphs (:mod:`np_lib.chain_fastpath`); any other model its own ``predict``
+        on encoded chunks. ``num_threads``: see :func:`np_lib.chain_fastpath.chain_predict_logits`.
         """
-        from ..predictor import ACCURACY_RANGE, PREDICT_CHUNK, NeuralPredictor
+        from ..predictor import PREDICT_CHUNK
 
         archs = self.check(archs)
-        bar = dict(desc=f"predict {self.name}", unit="chunk", disable=not progress)
-        if type(model) is not NeuralPredictor:  # anything else: its own predict on encoded chunks
-            out = [np.asarray(model.predict(self.encode(archs[s:s + PREDICT_CHUNK])), float)
-                   for s in tqdm(range(0, len(archs), PREDICT_CHUNK), **bar)]
-            return np.concatenate(out) if out else np.zeros(0)
-        if num_threads is not None and (not isinstance(num_threads, (int, np.integer)) or num_threads < 1):
-            raise ValueError(f"num_threads must be a positive integer or None, got {num_threads!r}")
-        net = model._fitted()
-        if net.convs[0].weight.shape[1] != self.num_classes:
-            raise ValueError(f"this model was fitted on {net.convs[0].weight.shape[1]} node features; "
-                             f"{self.name} has {self.num_classes}")
-        low, high = ACCURACY_RANGE
-        labels = torch.from_numpy(archs.astype(np.int64))
-        chunks = range(0, len(archs), CHAIN_CHUNK)
-        # The deepest window table (at most 2 layers) that is small beside the rows it stands for.
-        depth = max(d for d in (0, 1, 2) if d == 0 or (d < len(net.convs) and
-                    8 * (self.num_classes + 1) ** (2 * d + 1) <= labels.numel()))
-        with torch.inference_mode():
-            table = window_table(net, self.num_classes, depth)
-
-        def chunk_logits(start):
-            with torch.inference_mode():  # thread-local: entered in the worker
-                return chain_logits(net, labels[start:start + CHAIN_CHUNK], table)
-
-        before = torch.get_num_threads()
-        try:
-            torch.set_num_threads(1)
-            with ThreadPoolExecutor(before if num_threads is None else int(num_threads)) as pool:
-                logits = list(tqdm(pool.map(chunk_logits, chunks), total=len(chunks), **bar))
-        finally:
-            torch.set_num_threads(before)
-        logits = torch.cat(logits) if logits else torch.zeros(0)
-        return (low + (high - low) * torch.sigmoid(logits)).double().numpy()
-
-
-def chain_logits(net, labels: torch.Tensor, table: "WindowTable | None" = None) -> torch.Tensor:
-    """``net(GraphInputs.from_graphs(linear_graphs(labels)))`` for a :class:`~np_lib.gcn.GCN`, faster.
-
-    On a chain ``0 -> 1 -> ... -> L-1`` the propagation matrices of section
-    3.2 are ``(ÂX)_i = (X_i + X_{i+1}) / 2`` (the last node: ``X_{L-1}``) and
-    ``(ǍX)_i = (X_{i-1} + X_i) / 2`` (the first: ``X_0``). With ``G = V W`` and
-    the pair sums ``S⁺_i = G⁺_i + G⁺_{i+1}`` (last: ``2 G⁺_{L-1}``), ``S⁻``
-    likewise, a layer is ``½ ReLU(S⁺/2) + ½ ReLU(S⁻/2) = ¼ (ReLU(S⁺) + ReLU(S⁻))``.
-    We carry ``4 V`` and fold the ¼ into the next layer's weights (ReLU commutes
-    with positive scaling), which saves a pass over the activations per layer.
-    The first ``table.depth`` layers come from a :class:`WindowTable` (by default
-    none: the first layer's input is one-hot, so its ``V W`` is a row lookup).
-    """
-    b, length = labels.shape
-    n = b * length
-    table = table or window_table(net, net.convs[0].weight.shape[1], depth=0)
-    g = table.g[table.codes(labels)].view(n, -1)
-    v = None
-    for layer in range(table.depth, len(net.convs)):
-        if v is not None:
-            g = v @ _stacked_weights(net, layer)
-        v = _pair_layer(g, b, length)
-    h = v.view(b, length, -1).mean(dim=1) * 0.25
-    for fc in net.fcs:
-        h = torch.relu(fc(h))
-    return net.out(h).squeeze(-1)
-
-
-def _stacked_weights(net, layer: int) -> torch.Tensor:
-    # Both directions' weights side by side: one (n, D) x (D, 2D) product instead of two (D, D)
-    # ones, 5-10 % less CPU time (D = 96, 1,024 chains). After the first layer the ¼ of the
-    # previous layer is folded in (chain_logits).
-    return torch.cat(tuple(net.convs[layer].weight * (1.0 if layer == 0 else 0.25)), dim=1)
-
-
-def _pair_layer(g: torch.Tensor, b: int, length: int) -> torch.Tensor:
-    """``4 V`` of a layer from its ``G = V W`` on ``b`` chains of ``length`` nodes (chain_logits)."""
-    n, d = g.shape[0], g.shape[1] // 2
-    g_forward, g_backward = g[:, :d], g[:, d:]
-    s_forward, s_backward = torch.empty(n, d), torch.empty(n, d)
-    # Flattened over the batch: a pair that straddles two graphs is overwritten by the boundary rows.
-    torch.add(g_forward[:-1], g_forward[1:], out=s_forward[:-1])
-    torch.mul(g_forward.view(b, length, d)[:, -1], 2.0, out=s_forward.view(b, length, d)[:, -1])
-    torch.add(g_backward[1:], g_backward[:-1], out=s_backward[1:])
-    torch.mul(g_backward.view(b, length, d)[:, 0], 2.0, out=s_backward.view(b, length, d)[:, 0])
-    return s_forward.relu_().add_(s_backward.relu_())
-
-
-@dataclass(frozen=True)
-class WindowTable:
-    """The first ``depth`` layers of a chain GCN, computed once for every possible window.
-
-    After ``k`` layers a node's representation depends only on the ops within
-    ``k`` steps of it and on where the chain ends within that reach. With
-    ``base = F + 1`` symbols (the ``F`` ops and "no node" past an end), the
-    windows of ``2 depth + 1`` symbols number ``base ** (2 depth + 1)`` (32,768 for
-    ProxylessNAS's 7 ops at depth 2) however many chains there are, and ``g`` holds
-    layer ``depth + 1``'s ``V W`` for each window's centre node. Predicting 112,000
-    chains of 22 nodes then skips ``depth`` of the 18 layers' matmuls (~11 % of the
-    time at depth 2) for a table built in milliseconds. The numbers are those of
-    the layer-by-layer computation: the same operations on the same values.
-    """
-
-    depth: int
-    base: int
-    g: torch.Tensor
-
-    def codes(self, labels: torch.Tensor) -> torch.Tensor:
-        """Each node's window as an index into ``g``: ``(b, L)`` ops -> ``(b, L)`` codes."""
-        b, length = labels.shape
-        width = 2 * self.depth + 1
-        padded = torch.full((b, length + width - 1), self.base - 1, dtype=torch.int64)
-        padded[:, self.depth:self.depth + length] = labels
-        codes = torch.zeros(b, length, dtype=torch.int64)
-        for j in range(width):
-            codes.mul_(self.base).add_(padded[:, j:j + length])
-        return codes
-
-
-def window_table(net, num_classes: int, depth: int) -> WindowTable:
-    """The :class:`WindowTable` of ``net``'s first ``depth`` layers (``depth`` < its layer count)."""
-    if not 0 <= depth < len(net.convs):
-        raise ValueError(f"depth must lie in [0, {len(net.convs)}), got {depth}")
-    base = num_classes + 1
-    weights = _stacked_weights(net, 0)
-    g = torch.cat([weights, torch.zeros(1, weights.shape[1])])  # "no node": never a window's centre
-    for layer in range(1, depth + 1):
-        width = 2 * layer + 1  # g is indexed by windows of width - 2 symbols
-        codes = torch.arange(base ** width)
-        centre = codes // base % base ** (width - 2)
-        right = torch.where(codes // base ** (layer - 1) % base == num_classes, centre, codes % base ** (width - 2))
-        left = torch.where(codes // base ** (layer + 1) % base == num_classes, centre, codes // base ** 2)
-        d = g.shape[1] // 2
-        # The pair sums of _pair_layer; at an end the missing neighbour is the node itself (2 G).
-        s_forward = g[centre, :d] + g[right, :d]
-        s_backward = g[centre, d:] + g[left, d:]
-        g = s_forward.relu_().add_(s_backward.relu_()) @ _stacked_weights(net, layer)
-    return WindowTable(depth, base, g)
+        if hasattr(model, "predict_chains"):
+            return model.predict_chains(archs, self.num_classes, num_threads=num_threads, progress=progress,
+                                        desc=f"predict {self.name}")
+        out = [np.asarray(model.predict(self.encode(archs[s:s + PREDICT_CHUNK])), float)
+               for s in tqdm(range(0, len(archs), PREDICT_CHUNK), desc=f"predict {self.name}", unit="chunk",
+                             disable=not progress)]
+        return np.concatenate(out) if out else np.zeros(0)
 
 
 def hashed_normal(archs: np.ndarray, seed: int) -> np.ndarray:
