@@ -2,7 +2,8 @@
 
 Cells and arch strings (:func:`parse`, :func:`format_cell`, :func:`is_connected`),
 the space (:func:`random_cells`, :func:`mutate`, :func:`all_cells`), the graph the
-GCN reads (:func:`encode`), pictures (:func:`draw_cell`).
+GCN reads (:func:`encode`), pictures (:func:`draw_cell`), and the benchmark data
+(:func:`load`: accuracies of all 15,625 cells, latency on 27 devices).
 
 Names are imported on first use (PEP 562), as in :mod:`np_lib.nasbench101`.
 """
@@ -14,6 +15,8 @@ _EXPORTS = {
     "to_code": "cell", "from_code": "cell", "all_cells": "cell", "is_connected": "cell",
     "random_cells": "space", "sample_indices": "space", "mutate": "space",
     "encode": "encoding", "graphs": "encoding", "GRAPH_OPS": "encoding",
+    "NASBench201": "benchmark", "DEVICES": "benchmark", "load": "benchmark",
+    "NASBench201Space": "search_space",
     "draw_cell": "draw", "draw_graph": "draw",
 }
 __all__ = list(_EXPORTS)
