@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validation import as_rng, check_count
 from .cell import NUM_CELLS, NUM_EDGES, NUM_NODES, OPS, check_cells
 
 #: Index in :data:`~np_lib.nasbench201.cell.EDGES` of node ``i``'s first incoming edge (i = 1, 2, 3).
 _FIRST_EDGE = np.array([0, 1, 3])
-
-
-def as_rng(seed) -> np.random.Generator:
-    """An int / SeedSequence seeds a new Generator; a Generator is used as is."""
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
 def random_cells(n: int, seed) -> np.ndarray:
@@ -26,15 +22,13 @@ def random_cells(n: int, seed) -> np.ndarray:
     Each edge's op is uniform over the 5, independently: NAS-Bench-201's
     ``random_architecture_func``, and exactly uniform over the space.
     """
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
-        raise ValueError(f"n must be a non-negative integer, got {n!r}")
-    return as_rng(seed).integers(len(OPS), size=(int(n), NUM_EDGES), dtype=np.int8)
+    return as_rng(seed).integers(len(OPS), size=(check_count(n), NUM_EDGES), dtype=np.int8)
 
 
 def sample_indices(n: int, seed, pool_size: int = NUM_CELLS) -> np.ndarray:
     """Indices of ``n`` distinct cells drawn uniformly (no replacement) from a pool of ``pool_size``."""
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or not 0 <= n <= pool_size:
-        raise ValueError(f"cannot draw {n!r} distinct cells from a pool of {pool_size}")
+    if check_count(n) > pool_size:
+        raise ValueError(f"cannot draw {n} distinct cells from a pool of {pool_size}")
     return as_rng(seed).choice(pool_size, size=int(n), replace=False)
 
 
