@@ -274,7 +274,8 @@ def dataset(name: str) -> Dataset:
         raise ValueError(f"no dataset named {name!r}; known: {', '.join(REGISTRY)}") from None
 
 
-def _resolve_dir(data_dir) -> Path:
+def resolve_data_dir(data_dir) -> Path:
+    """``data_dir`` as a Path, or :func:`np_lib.storage.data_dir` when None."""
     return Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
 
 
@@ -331,7 +332,7 @@ def locate(name: str, file: str | None = None, *, data_dir: str | os.PathLike | 
     mtime in this process) and raises :class:`DatasetCorrupt` on a mismatch.
     """
     entry = dataset(name).file(file)
-    base = _resolve_dir(data_dir)
+    base = resolve_data_dir(data_dir)
     path = base / entry.path
     if not path.is_file():
         raise DatasetMissing(
@@ -356,9 +357,9 @@ class FileStatus:
 
 def status(data_dir: str | os.PathLike | None = None, names=None) -> list[FileStatus]:
     """Per registry file (of ``names``, default all): verified, missing or corrupt (with why)."""
-    base = _resolve_dir(data_dir)
+    base = resolve_data_dir(data_dir)
     out = []
-    for name in _names(names if names is not None else list(REGISTRY)):
+    for name in expand_names(names if names is not None else list(REGISTRY)):
         for entry in REGISTRY[name].files:
             path = base / entry.path
             if not path.is_file():
@@ -369,7 +370,8 @@ def status(data_dir: str | os.PathLike | None = None, names=None) -> list[FileSt
     return out
 
 
-def _names(names) -> list[str]:
+def expand_names(names) -> list[str]:
+    """Dataset names, checked and de-duplicated; ``"all"`` means every light dataset."""
     if isinstance(names, str):
         names = [names]
     names = list(names)
@@ -396,6 +398,37 @@ def mirror_url(url: str, mirror: str | None = None) -> str:
     return f"{mirror.rstrip('/')}/{parts.netloc}{parts.path}"
 
 
+def build_mirror(source: str | os.PathLike, target: str | os.PathLike, names="all", *,
+                 symlink: bool = True) -> list[Path]:
+    """Lay out the files of ``names`` found in data directory ``source`` as ``target/HOST/PATH``,
+    the layout ``NP_LIB_MIRROR`` expects (serve ``target`` over HTTP, or use ``file://target``).
+
+    Each source file is verified first (:class:`DatasetCorrupt` otherwise); missing ones
+    are skipped. Symlinks by default, copies with ``symlink=False``. Returns the mirror's files.
+    """
+    source, target = Path(source), Path(target)
+    made = []
+    for name in expand_names(names):
+        for entry in REGISTRY[name].files:
+            path = source / entry.path
+            if not path.is_file():
+                continue
+            problem = _problem(path, entry)
+            if problem:
+                raise DatasetCorrupt(f"{path} cannot go into a mirror: {problem}")
+            parts = urllib.parse.urlsplit(entry.url)
+            out = target / parts.netloc / parts.path.lstrip("/")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if out.exists() or out.is_symlink():
+                out.unlink()
+            if symlink:
+                out.symlink_to(path.resolve())
+            else:
+                shutil.copyfile(path, out)
+            made.append(out)
+    return made
+
+
 def fetch(names, data_dir: str | os.PathLike | None = None, *, progress: bool = True,
           log=None) -> list[Path]:
     """Download datasets ``names`` (a name, a list, or ``"all"`` = every light dataset) into
@@ -405,8 +438,8 @@ def fetch(names, data_dir: str | os.PathLike | None = None, *, progress: bool = 
     content raises :class:`DatasetCorrupt` and is left alone (it may be a file
     someone put there on purpose). ``log`` (e.g. ``print``) gets one line per file.
     """
-    names = _names(names)
-    base = _resolve_dir(data_dir)
+    names = expand_names(names)
+    base = resolve_data_dir(data_dir)
     mirror = os.environ.get(MIRROR_ENV) or None
     if mirror:
         mirror_url("https://example.org/x", mirror)  # a malformed mirror fails before any download

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..datasets import locate
 from ..latency import MACRO_OPS, LatencyTable, reference_table
-from ..storage import data_dir
 from .base import Evaluation, as_rng, check_band, check_count, in_band
 from .chain import ChainSpace
 
@@ -45,7 +45,7 @@ class NASBenchMacro(ChainSpace):
     name = "nas_bench_macro"
 
     def __init__(self, path: str | Path | None = None, latency_table: LatencyTable | None = None):
-        path = Path(path) if path is not None else data_dir() / FILE
+        path = Path(path) if path is not None else locate("nas-bench-macro")
         if not path.is_file():
             raise FileNotFoundError(f"no NAS-Bench-Macro data at {path}; set NP_LIB_DATA_DIR to the folder "
                                     f"holding {FILE}")

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..storage import data_dir
+from ..datasets import locate
 from .base import Evaluation, as_rng, check_count
 from .chain import ChainSpace, hashed_normal
 from .proxylessnas import read_table
@@ -107,7 +107,8 @@ class OFAMobileNetV3(ChainSpace):
             raise ValueError(f"noise_std must be >= 0, got {noise_std!r}")
         self.resolution = resolution
         self.noise_std = float(noise_std)
-        self.folder = Path(folder) if folder is not None else data_dir() / FOLDER
+        self.folder = (Path(folder) if folder is not None
+                       else locate("ofa-mbv3", f"{resolution}_lookup_table.yaml").parents[1])
         path = self.folder / "note10" / f"{resolution}_lookup_table.yaml"
         if not path.is_file():
             raise FileNotFoundError(f"no Note10 latency table at {path}; set NP_LIB_DATA_DIR to the folder "
@@ -165,7 +166,8 @@ class OFAMobileNetV3(ChainSpace):
         """OFA's released MLP ``128 -> 400 -> 400 -> 400 -> 1`` (ReLU), loaded with weights_only."""
         path = self.folder / "acc_predictor.pth"
         if not path.is_file():
-            raise FileNotFoundError(f"no OFA accuracy predictor at {path}")
+            raise FileNotFoundError(f"no OFA accuracy predictor at {path}; "
+                                    "get it with `python -m np_lib fetch ofa-mbv3`")
         net = nn.Sequential(nn.Linear(128, 400), nn.ReLU(), nn.Linear(400, 400), nn.ReLU(),
                             nn.Linear(400, 400), nn.ReLU(), nn.Linear(400, 1))
         net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ..storage import data_dir
+from ..datasets import locate
 from .chain import ChainSpace
 
 #: ``(expansion, kernel)`` of op codes 0-5; code 6 is the skip.
@@ -104,14 +104,15 @@ def read_table(path: str | Path) -> dict[str, float]:
 class ProxylessNAS(ChainSpace):
     """The section-4.2 space with Pixel-1 latency from ``mobile_trim.yaml`` (module docstring).
 
-    ``table_path`` defaults to ``data_dir()/proxylessnas/mobile_trim.yaml``.
+    ``table_path`` defaults to ``data_dir()/proxylessnas/mobile_trim.yaml``
+    (``python -m np_lib fetch proxylessnas``).
     ``used_keys`` lists the table entries the space prices (all 72).
     """
 
     name = "proxylessnas"
 
     def __init__(self, table_path: str | Path | None = None):
-        path = Path(table_path) if table_path is not None else data_dir() / TABLE_FILE
+        path = Path(table_path) if table_path is not None else locate("proxylessnas", TABLE_FILE.as_posix())
         if not path.is_file():
             raise FileNotFoundError(f"no ProxylessNAS latency table at {path}; set NP_LIB_DATA_DIR to the "
                                     f"folder holding {TABLE_FILE}")
@@ -155,7 +156,7 @@ class ProxylessConfig:
 
 def read_config(path: str | Path | None = None) -> ProxylessConfig:
     """Read a ProxylessNAS ``.config`` (JSON); default ``proxyless_mobile.config`` in the data folder."""
-    path = Path(path) if path is not None else data_dir() / CONFIG_FILE
+    path = Path(path) if path is not None else locate("proxylessnas", CONFIG_FILE.as_posix())
     with open(path) as f:
         config = json.load(f)
     blocks = config.get("blocks")
