@@ -67,3 +67,9 @@ def test_on_colab_it_installs_and_fetches_the_notebooks_datasets(monkeypatch):
     assert shell.commands == [
         'pip install -q "np_lib @ git+$NP_LIB_REPOSITORY@main"',
         "python -m np_lib fetch proxylessnas ofa-mbv3 nas-bench-macro"]
+
+
+def test_readme_badges_name_the_same_repository():
+    readme = (NOTEBOOKS.parent / "README.md").read_text()
+    assert all(colab.badge(stem) in readme for stem in STEMS)
+    assert f"https://mybinder.org/v2/gh/{colab.REPOSITORY}/{colab.BRANCH}" in readme
