@@ -122,12 +122,15 @@ def one_hot_graphs(adjacency: np.ndarray, labels: np.ndarray, num_classes: int) 
                       torch.from_numpy(features), torch.from_numpy(mask))
 
 
-def linear_graphs(labels, num_classes: int) -> GraphBatch:
+def linear_graphs(labels, num_classes: int, skip: int | None = None) -> GraphBatch:
     """Chain graphs ``0 -> 1 -> ... -> L-1``: one node per layer (ProxylessNAS-style spaces, section 4.2).
 
     ``labels`` is ``(B, L)`` choice indices per layer (e.g. 7 classes: MBConv
-    expansion {3, 6} x kernel {3, 5, 7}, or skip). Every layer stays a node, a
-    skipped layer included, as in the paper: the one-hot code says it is a skip.
+    expansion {3, 6} x kernel {3, 5, 7}, or skip). By default every layer stays
+    a node, a skipped layer included, as in the paper: the one-hot code says it
+    is a skip. With ``skip`` (a label), layers holding it are dropped from the
+    chain instead: the remaining layers are linked in order and the graph is
+    padded to ``L`` nodes (a pool whose "no layer here" is not an operation).
     """
     labels = np.asarray(labels)
     if labels.ndim != 2:
@@ -135,5 +138,16 @@ def linear_graphs(labels, num_classes: int) -> GraphBatch:
     if (labels < 0).any():
         raise ValueError("chain graphs have no padding: labels must be >= 0")
     bsz, length = labels.shape
-    chain = np.eye(length, k=1, dtype=np.uint8)
-    return one_hot_graphs(np.broadcast_to(chain, (bsz, length, length)), labels, num_classes)
+    if skip is None:
+        chain = np.eye(length, k=1, dtype=np.uint8)
+        return one_hot_graphs(np.broadcast_to(chain, (bsz, length, length)), labels, num_classes)
+    kept = labels != skip
+    # Stable sort on "is skipped" moves each row's kept layers to the front, in order.
+    order = np.argsort(~kept, axis=1, kind="stable")
+    nodes = np.where(np.take_along_axis(kept, order, axis=1), np.take_along_axis(labels, order, axis=1), -1)
+    real = nodes >= 0
+    adjacency = (real[:, :-1] & real[:, 1:]).astype(np.uint8)
+    chains = np.zeros((bsz, length, length), np.uint8)
+    i = np.arange(length - 1)
+    chains[:, i, i + 1] = adjacency
+    return one_hot_graphs(chains, nodes, num_classes)

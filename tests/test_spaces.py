@@ -352,3 +352,121 @@ def test_nasbench101_adapter(sample_csv):
         base.sample_in_band(space, 5, (1, 2), seed=0)
     with pytest.raises(ValueError, match="NaN"):
         SoftParetoSearch(NeuralPredictor(epochs=1), N=10).search(space, cells, ev, seed=0, progress=False)
+
+
+# --- Pool spaces: your own table of trained models --------------------------------------------------
+
+@pytest.fixture(scope="module")
+def macro_table(macro):
+    """NAS-Bench-Macro as a user would hold it: one row per model, layers as strings, percent accuracy."""
+    table = macro.table.copy()
+    table["ms"] = macro.latency(macro.all())
+    return table
+
+
+def test_pool_from_dataframe_reads_a_users_table(macro, macro_table):
+    from np_lib.spaces import PoolSpace
+
+    layers = [f"layer{i}" for i in range(8)]
+    pool = PoolSpace.from_dataframe(macro_table, layers, "mean_acc", unit="percent", latency="ms")
+    assert pool.size == 6561 and pool.num_classes == 3 and pool.has_latency
+    assert pool.op_names == ("MB3 3x3", "MB6 5x5", "identity")               # sorted labels
+    archs = pool.sample(300, 0)
+    assert len({bytes(a) for a in archs}) == 300                              # without replacement
+    rows = pool.rows(archs)
+    np.testing.assert_array_equal(pool.evaluate(archs, 0).validation_accuracy, macro.mean_accuracy[rows])
+    np.testing.assert_array_equal(pool.latency(archs), macro_table["ms"].to_numpy()[rows])
+    graphs = pool.encode(archs[:5])
+    assert graphs.features.shape == (5, 8, 3) and bool(graphs.mask.all())
+    # the one-hot of each node is the label in that row's column
+    names = np.array(pool.op_names)[graphs.features.argmax(-1).numpy()]
+    np.testing.assert_array_equal(names, macro_table[layers].to_numpy()[rows[:5]])
+    band = (2.0, 2.5)
+    inside = pool.sample_in_band(100, band, seed=3, progress=False)
+    assert base.in_band(pool.latency(inside), band).all() and len({bytes(a) for a in inside}) == 100
+    with pytest.raises(ValueError, match="only .* lie in the band"):
+        pool.sample_in_band(10, (0.0, 0.1), seed=0)
+
+
+def test_pool_seeds_columns_draw_one_run_per_model(macro, macro_table):
+    from np_lib.spaces import PoolSpace
+
+    layers = [f"layer{i}" for i in range(8)]
+    pool = PoolSpace.from_dataframe(macro_table, layers, ["seed0", "seed1", "seed2"], unit="percent",
+                                    labels=macro.op_names)
+    archs = macro.sample(400, 5)
+    mine, theirs = pool.evaluate(archs, 11), macro.evaluate(archs, 11)
+    np.testing.assert_array_equal(mine.validation_accuracy, theirs.validation_accuracy)
+    # no test column: the mean of the seeds (the benchmark's mean_acc agrees to its rounding)
+    np.testing.assert_allclose(mine.test_accuracy, theirs.test_accuracy, atol=1e-4)
+    assert not pool.has_latency
+    with pytest.raises(ValueError, match="no latency"):
+        pool.sample_in_band(5, (1.0, 2.0), seed=0)
+
+
+def test_pool_latency_as_callable_and_additive_table(macro, macro_table):
+    from np_lib.spaces import PoolSpace
+
+    layers = [f"layer{i}" for i in range(8)]
+    table = {"fixed": macro.fixed_cost, **{layer: dict(zip(macro.op_names, macro.layer_cost[i]))
+                                           for i, layer in enumerate(layers)}}
+    additive = PoolSpace.from_dataframe(macro_table, layers, "mean_acc", unit="percent", latency=table,
+                                        labels=macro.op_names)
+    archs = macro.sample(200, 1)
+    np.testing.assert_array_equal(additive.latency(archs), macro.latency(archs))
+    counted = PoolSpace.from_dataframe(macro_table, layers, "mean_acc", unit="percent", labels=macro.op_names,
+                                       latency=lambda choices: 1.0 + (choices == "MB6 5x5").sum(axis=1))
+    np.testing.assert_array_equal(counted.latency(archs), 1.0 + (archs == 2).sum(axis=1))
+
+
+def test_pool_skip_drops_layers_from_the_graph():
+    import pandas as pd
+    from np_lib.spaces import PoolSpace
+
+    df = pd.DataFrame({"a": ["conv", "conv", "none"], "b": ["none", "pool", "pool"], "c": ["pool", "conv", "conv"],
+                       "acc": [0.5, 0.6, 0.7]})
+    pool = PoolSpace.from_dataframe(df, ["a", "b", "c"], "acc", unit="fraction", skip="none")
+    graphs = pool.encode(pool.all())
+    assert graphs.mask.sum(dim=1).tolist() == [2, 3, 2]
+    np.testing.assert_array_equal(graphs.adjacency[0].numpy(), [[0, 1, 0], [0, 0, 0], [0, 0, 0]])
+    conv, pool_ = pool.op_names.index("conv"), pool.op_names.index("pool")
+    assert graphs.features[0, :2].argmax(-1).tolist() == [conv, pool_]      # conv -> pool, the skip gone
+    model = NeuralPredictor(D=4, epochs=2, seed=0).fit(graphs, [0.5, 0.6, 0.7])
+    np.testing.assert_allclose(pool.predict(model, pool.all(), progress=False), model.predict(graphs), rtol=0)
+
+
+@pytest.mark.parametrize("change, error, message", [
+    (lambda df: df.drop(columns="acc"), KeyError, r"columns \['acc'\] not in the table"),
+    (lambda df: df.assign(acc=[0.5, np.nan, 0.7]), ValueError, "NaN or infinite .* row 1"),
+    (lambda df: df.assign(b=["x", None, "y"]), ValueError, "row 1 has no choice for layer 'b'"),
+    (lambda df: df.assign(a=["p", "p", "q"], b=["x", "x", "y"]), ValueError, "rows 0 and 1 hold the same"),
+    (lambda df: df.assign(acc=[50.0, 60.0, 70.0]), ValueError, "percent\\? pass unit='percent'"),
+])
+def test_pool_bad_tables(change, error, message):
+    import pandas as pd
+    from np_lib.spaces import PoolSpace
+
+    df = pd.DataFrame({"a": ["p", "q", "q"], "b": ["x", "x", "y"], "acc": [0.5, 0.6, 0.7]})
+    with pytest.raises(error, match=message):
+        PoolSpace.from_dataframe(change(df), ["a", "b"], "acc", unit="fraction")
+
+
+def test_pool_units_are_explicit_and_checked():
+    import pandas as pd
+    from np_lib.spaces import PoolSpace
+
+    df = pd.DataFrame({"a": ["p", "q"], "acc": [0.5, 0.6]})
+    with pytest.raises(TypeError):
+        PoolSpace.from_dataframe(df, ["a"], "acc")                           # no unit: no guess
+    with pytest.raises(ValueError, match="unit must be one of"):
+        PoolSpace.from_dataframe(df, ["a"], "acc", unit="percentage")
+    with pytest.raises(ValueError, match="fractions\\? pass unit='fraction'"):
+        PoolSpace.from_dataframe(df, ["a"], "acc", unit="percent")
+    pool = PoolSpace.from_dataframe(df.assign(acc=[50.0, 60.0]), ["a"], "acc", unit="percent")
+    np.testing.assert_array_equal(pool.evaluate(pool.all(), 0).validation_accuracy, [0.5, 0.6])
+    with pytest.raises(ValueError, match="cannot draw 3 distinct models"):
+        pool.sample(3, 0)
+    two = PoolSpace.from_dataframe(pd.DataFrame({"a": ["p", "q"], "b": ["x", "y"], "acc": [0.5, 0.6]}),
+                                   ["a", "b"], "acc", unit="fraction")
+    with pytest.raises(ValueError, match=r"architecture 0 \(\['p', 'y'\]\) is not in the pool"):
+        two.evaluate(np.array([[0, 3]]), 0)                                 # each label allowed, the pair absent

@@ -135,13 +135,28 @@ class ChainSpace:
         graphs (:mod:`np_lib.chain_fastpath`); any other model its own ``predict``
         on encoded chunks. ``num_threads``: see :func:`np_lib.chain_fastpath.chain_predict_logits`.
         """
-        from ..predictor import PREDICT_CHUNK
-
         archs = self.check(archs)
-        if hasattr(model, "predict_chains"):
+        if self._chains_are_graphs and hasattr(model, "predict_chains"):
             return model.predict_chains(archs, self.num_classes, num_threads=num_threads, progress=progress,
                                         desc=f"predict {self.name}")
-        out = [np.asarray(model.predict(self.encode(archs[s:s + PREDICT_CHUNK])), float)
+        return self._by_chunks(model.predict, archs, progress)
+
+    def rank_score(self, model, archs, *, progress: bool = True) -> np.ndarray:
+        """``model.rank_score`` on ``archs`` (higher is better): the fast path for a regressor, whose
+        rank score is its prediction; encoded chunks for any other model (a two-stage cascade)."""
+        from ..predictor import NeuralPredictor
+
+        if isinstance(model, NeuralPredictor):
+            return self.predict(model, archs, progress=progress)
+        return self._by_chunks(model.rank_score, self.check(archs), progress)
+
+    # Every layer is a node of the graph, as the fast path assumes (a pool that drops layers: False).
+    _chains_are_graphs = True
+
+    def _by_chunks(self, fn, archs, progress: bool) -> np.ndarray:
+        from ..predictor import PREDICT_CHUNK
+
+        out = [np.asarray(fn(self.encode(archs[s:s + PREDICT_CHUNK])), float)
                for s in tqdm(range(0, len(archs), PREDICT_CHUNK), desc=f"predict {self.name}", unit="chunk",
                              disable=not progress)]
         return np.concatenate(out) if out else np.zeros(0)
