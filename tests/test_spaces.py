@@ -2,6 +2,8 @@
 table latency, in-band sampler, the released model's config), OFA MobileNetV3 (latency, the
 accuracy predictor's input and range), NAS-Bench-Macro (the data), the NAS-Bench-101 adapter,
 and the chain fast path of the predictor."""
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -225,7 +227,7 @@ def test_ofa_sampler(ofa):
     assert ofa.size == (9 ** 2 + 9 ** 3 + 9 ** 4) ** 5
     bad = archs[:1].copy()
     bad[0, 2], bad[0, 3] = 9, 0
-    with pytest.raises(ValueError, match="skips slot 2 but not slot 3"):
+    with pytest.raises(ValueError, match="block 0 .* skips a layer before a present one"):
         ofa.check(bad)
 
 
@@ -470,3 +472,72 @@ def test_pool_units_are_explicit_and_checked():
                                    ["a", "b"], "acc", unit="fraction")
     with pytest.raises(ValueError, match=r"architecture 0 \(\['p', 'y'\]\) is not in the pool"):
         two.evaluate(np.array([[0, 3]]), 0)                                 # each label allowed, the pair absent
+
+
+# --- Structured chain spaces (blocks) ---------------------------------------------------------------
+
+def _small_blocks():
+    from np_lib.spaces.blocks import Block, BlockChainSpace
+
+    # ops 0-2, skip 3: a shared block of 1-3 layers, a free block of 0-2 layers (per-layer choices),
+    # a fixed layer.
+    blocks = [Block((0, 1, 2), max_depth=3, min_depth=1, shared=True),
+              Block(((0, 1), (1, 2, 0)), max_depth=2, min_depth=0),
+              Block((2, 0))]
+    return BlockChainSpace(("a", "b", "c", "skip"), blocks, skip=3)
+
+
+def _brute_force(space):
+    import itertools
+
+    valid = []
+    for arch in itertools.product(range(space.num_classes), repeat=space.num_layers):
+        try:
+            space.check(np.array([arch]))
+        except ValueError:
+            continue
+        valid.append(arch)
+    return valid
+
+
+def test_block_space_size_is_the_brute_force_count():
+    space = _small_blocks()
+    valid = _brute_force(space)
+    # shared block: 3 ops x 3 depths = 9; free block: 1 + 2 + 2*3 = 9; fixed: 2
+    assert space.size == len(valid) == 9 * 9 * 2
+    assert space.size < math.prod(int(c) for c in space.counts)              # per-layer product overcounts
+
+
+def test_block_space_samples_are_valid_and_uniform():
+    space = _small_blocks()
+    valid = {arch: i for i, arch in enumerate(_brute_force(space))}
+    archs = space.check(space.sample(40_000, 0))                            # every sample is in the space
+    counts = np.bincount([valid[tuple(a)] for a in archs.tolist()], minlength=len(valid))
+    assert counts.min() > 0 and stats.chisquare(counts).pvalue > 1e-4       # uniform over the 162 models
+    assert np.array_equal(space.sample(100, 7), space.sample(100, 7))
+
+
+@pytest.mark.parametrize("arch, message", [
+    ([0, 1, 0, 0, 1, 2], "must share one op"),
+    ([0, 3, 0, 0, 1, 2], "skips a layer before a present one"),
+    ([3, 3, 3, 0, 1, 2], "op 3 is not allowed at layer 0"),                  # below min_depth
+    ([0, 0, 0, 2, 1, 2], "op 2 is not allowed at layer 3"),
+    ([0, 0, 0, 3, 3, 3], "op 3 is not allowed at layer 5"),
+])
+def test_block_space_check_rejects_models_outside_it(arch, message):
+    with pytest.raises(ValueError, match=message):
+        _small_blocks().check(np.array([arch]))
+
+
+def test_paper_spaces_declared_by_blocks(proxyless, ofa):
+    from np_lib.spaces.blocks import BlockChainSpace
+
+    assert isinstance(proxyless, BlockChainSpace) and isinstance(ofa, BlockChainSpace)
+    assert proxyless.size == 3 * 6 ** 6 * 7 ** 15                              # section 4.2: 6.64e17
+    # ProxylessNAS's layers are independent blocks: its sampler is the per-layer one, seed for seed.
+    from np_lib.spaces.chain import ChainSpace
+    np.testing.assert_array_equal(proxyless.sample(1000, 3), ChainSpace.sample(proxyless, 1000, 3))
+    # OFA's uniform-over-models sampler: deep stages are 81x as common as shallow ones.
+    depths = ofa.depths(BlockChainSpace.sample(ofa, 20_000, 0))
+    share = np.bincount(depths.ravel(), minlength=5)[2:] / depths.size
+    np.testing.assert_allclose(share, np.array([81, 729, 6561]) / 7371, atol=0.01)

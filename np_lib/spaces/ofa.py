@@ -37,8 +37,10 @@ import torch
 from torch import nn
 
 from ..datasets import locate
-from .base import Evaluation, as_rng, check_count
-from .chain import ChainSpace, hashed_normal
+from ..validation import as_rng, check_count
+from .base import Evaluation
+from .blocks import Block, BlockChainSpace
+from .chain import hashed_normal
 from .proxylessnas import read_table
 
 KERNELS = (3, 5, 7)
@@ -91,7 +93,7 @@ def table_keys(resolution: int) -> tuple[list[str], list[list[list[str]]]]:
     return fixed, stages
 
 
-class OFAMobileNetV3(ChainSpace):
+class OFAMobileNetV3(BlockChainSpace):
     """The OFA MobileNetV3 space at one ``resolution``, Note10 latency, OFA's accuracy surrogate.
 
     ``noise_std`` (fraction) is the simulated seed noise of ``validation_accuracy``
@@ -121,37 +123,25 @@ class OFAMobileNetV3(ChainSpace):
         if missing:
             raise KeyError(f"{path.name} lacks {len(missing)} entries of the OFA MobileNetV3 space, "
                            f"e.g. {missing[0]!r}")
-        allowed = np.ones((len(slots), len(OP_NAMES)), bool)
-        allowed[:, SKIP] = np.tile(np.arange(MAX_DEPTH) >= min(DEPTHS), len(STAGE_WIDTHS))
         cost = np.array([[table[k] for k in slot] + [0.0] for slot in slots])
-        super().__init__(OP_NAMES, allowed, cost, sum(table[k] for k in fixed))
-
-    @property
-    def size(self) -> int:
-        """Distinct models: per stage 9^2 + 9^3 + 9^4, to the power of 5 stages."""
-        return sum(9 ** d for d in DEPTHS) ** len(STAGE_WIDTHS)
+        # Each stage a block of 2-4 present layers, each its own kernel and expansion; ``size`` is
+        # then per stage 9^2 + 9^3 + 9^4, to the power of 5 stages.
+        stages = [Block(tuple(range(SKIP)), max_depth=MAX_DEPTH, min_depth=min(DEPTHS))] * len(STAGE_WIDTHS)
+        super().__init__(OP_NAMES, stages, skip=SKIP, layer_cost=cost, fixed_cost=sum(table[k] for k in fixed))
 
     def sample(self, n: int, seed) -> np.ndarray:
         """OFA's own sampler (``sample_active_subnet``): each stage's depth uniform in {2, 3, 4},
         each layer's kernel and expansion uniform. Not uniform over distinct models: deep
         stages are 81x as numerous but drawn as often as shallow ones. This is how OFA
-        draws "random models" and matches data/ofa_mbv3/README.md's latency spread."""
+        draws "random models" and matches data/ofa_mbv3/README.md's latency spread.
+        :meth:`BlockChainSpace.sample <np_lib.spaces.blocks.BlockChainSpace.sample>` draws
+        uniformly over distinct models instead."""
         n = check_count(n)
         rng = as_rng(seed)
         archs = rng.integers(0, SKIP, size=(n, len(self.counts)), dtype=np.int8)
         depth = rng.integers(min(DEPTHS), MAX_DEPTH + 1, size=(n, len(STAGE_WIDTHS)), dtype=np.int8)
         beyond = np.tile(np.arange(MAX_DEPTH), len(STAGE_WIDTHS)) >= np.repeat(depth, MAX_DEPTH, axis=1)
         archs[beyond] = SKIP
-        return archs
-
-    def check(self, archs) -> np.ndarray:
-        archs = super().check(archs)
-        skip = (archs == SKIP).reshape(len(archs), len(STAGE_WIDTHS), MAX_DEPTH)
-        bad = skip[:, :, 2] & ~skip[:, :, 3]
-        if bad.any():
-            i, stage = map(int, np.argwhere(bad)[0])
-            raise ValueError(f"architecture {i}: stage {stage} skips slot 2 but not slot 3 (a stage's "
-                             f"depth ends at its first skip)")
         return archs
 
     def depths(self, archs) -> np.ndarray:

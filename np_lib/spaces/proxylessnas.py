@@ -32,7 +32,7 @@ import numpy as np
 import yaml
 
 from ..datasets import locate
-from .chain import ChainSpace
+from .blocks import Block, BlockChainSpace
 
 #: ``(expansion, kernel)`` of op codes 0-5; code 6 is the skip.
 MBCONV_OPS = tuple((e, k) for e in (3, 6) for k in (3, 5, 7))
@@ -84,6 +84,16 @@ def layers() -> list[Layer]:
     return out
 
 
+def blocks() -> list[Block]:
+    """The space as blocks (:mod:`np_lib.spaces.blocks`): each layer one block, its own choice;
+    the first layer of a stage always present ("The first layer of a block is always present"),
+    the others present or skipped. Layer 0 has the three kernels of expansion 1 (codes 0-2)."""
+    out = []
+    for i, layer in enumerate(layers()):
+        out.append(Block((0, 1, 2) if i == 0 else tuple(range(SKIP)), min_depth=1 if layer.first_of_stage else 0))
+    return out
+
+
 def fixed_keys() -> list[str]:
     """Table entries every model pays: stem, feature mix and logits."""
     last = INPUT_SIZE // 32
@@ -101,7 +111,7 @@ def read_table(path: str | Path) -> dict[str, float]:
     return {key: float(entry["mean"]) for key, entry in table.items()}
 
 
-class ProxylessNAS(ChainSpace):
+class ProxylessNAS(BlockChainSpace):
     """The section-4.2 space with Pixel-1 latency from ``mobile_trim.yaml`` (module docstring).
 
     ``table_path`` defaults to ``data_dir()/proxylessnas/mobile_trim.yaml``
@@ -118,19 +128,19 @@ class ProxylessNAS(ChainSpace):
                                     f"folder holding {TABLE_FILE}")
         table = read_table(path)
         self.layers = layers()
-        allowed = np.zeros((len(self.layers), len(OP_NAMES)), bool)
-        cost = np.full(allowed.shape, np.nan)
+        cost = np.full((len(self.layers), len(OP_NAMES)), np.nan)
         keys = list(fixed_keys())
         for i, layer in enumerate(self.layers):
             expansions = (1,) if i == 0 else (3, 6)
             for code, kernel in enumerate((3, 5, 7) * len(expansions)):
                 key = layer.key(expansions[code // 3], kernel)
-                cost[i, code], allowed[i, code] = _lookup(table, key, path), True
+                cost[i, code] = _lookup(table, key, path)
                 keys.append(key)
             if not layer.first_of_stage:
-                cost[i, SKIP], allowed[i, SKIP] = 0.0, True
+                cost[i, SKIP] = 0.0
         self.used_keys = sorted(set(keys))
-        super().__init__(OP_NAMES, allowed, cost, sum(_lookup(table, k, path) for k in fixed_keys()))
+        super().__init__(OP_NAMES, blocks(), skip=SKIP, layer_cost=cost,
+                         fixed_cost=sum(_lookup(table, k, path) for k in fixed_keys()))
 
 
 def _lookup(table: dict[str, float], key: str, path: Path) -> float:
