@@ -8,10 +8,10 @@
   the previous J models. In our experiments we set J = 6."
 * :class:`SoftParetoSearch`: the whole recipe: train N models of an in-band pool,
   fit the predictor, predict the rest, train the K soft-Pareto optimal ones.
-  Its random baseline is :class:`np_lib.search.RandomSearch` with budget N + K
-  on the same pool, and both return :class:`~np_lib.search.Trace` results
-  (:func:`np_lib.search.best_so_far`), so the search engine is the one of
-  section 4.1.
+  It is a :class:`np_lib.search.Strategy` like the searches of section 4.1
+  (same ``search(pool, outcomes, budget, seed)``, same trace), so
+  :func:`np_lib.experiment.run_experiment` repeats it and its random baseline
+  is :class:`np_lib.search.RandomSearch` with budget N + K on the same pool.
 * :func:`frontier_curve`, :func:`spread_by_prediction`: the comparisons of
   Figure 8 and the generalisation test of Figure 9 (right).
 
@@ -33,8 +33,10 @@ from typing import Any
 
 import numpy as np
 
-from .search import Trace, best_so_far, check_predictor_and_N, fresh_estimator
-from .spaces.base import as_rng, check_latency, predict
+from .protocol import Outcomes, Pool, as_pool
+from .search import SearchResult, Strategy, best_so_far, check_predictor_and_N, fit_on_draw, fresh_estimator
+from .spaces.base import check_latency
+from .validation import as_rng, check_positive
 
 
 def _paired(latency, accuracy, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -119,48 +121,55 @@ def spread_by_prediction(predicted, count: int = 10) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class SoftParetoResult:
-    """One soft-Pareto search on a pool (pool indices throughout).
+class SoftParetoResult(SearchResult):
+    """One soft-Pareto search on a pool (pool positions throughout): a :class:`~np_lib.search.SearchResult` and more.
 
     ``trace``: :func:`~np_lib.search.best_so_far` over the trained models, the N
     training models first, then the K selected ones fastest first. ``train``:
     the N models the predictor learned from; ``candidates``: the rest of the
-    pool, with their ``predicted`` accuracies; ``selected``: the K soft-Pareto
-    models, fastest first; ``model``: the fitted predictor; ``stats``: N, K, J
-    and the number of candidates.
+    pool, with their ``predicted`` scores (``rank_score``: the predicted
+    accuracy for a single-stage regressor); ``selected``: the K soft-Pareto
+    models, fastest first; ``model``: the fitted predictor; ``stats``: N, K, J,
+    the number of candidates and of soft-Pareto models before any cap
+    (``soft_pareto``).
     """
-    trace: Trace
-    train: np.ndarray
-    candidates: np.ndarray
-    predicted: np.ndarray
-    selected: np.ndarray
-    model: Any
-    stats: dict[str, int] = field(default_factory=dict)
+    train: np.ndarray | None = None
+    candidates: np.ndarray | None = None
+    predicted: np.ndarray | None = None
+    selected: np.ndarray | None = None
+    model: Any = None
 
     @property
     def K(self) -> int:
         return len(self.selected)
 
-    @property
-    def trained(self) -> np.ndarray:
-        """Pool indices of all N + K trained models, in training order."""
-        return self.trace.trained
-
 
 @dataclass(frozen=True)
-class SoftParetoSearch:
+class SoftParetoSearch(Strategy):
     """Section 4.2's search: N models to fit the predictor, then the K soft-Pareto models of the rest.
 
     ``predictor``: an unfitted estimator with ``clone(seed=...)`` (e.g.
     ``NeuralPredictor(num_layers=18, D=96, fc_sizes=(512, 128))``) or a factory
     ``seed -> estimator``, as for :class:`np_lib.search.NeuralPredictorSearch`.
     ``N`` (119 in the paper) and ``J`` (6). K is not chosen: it is however many
-    candidates the soft-Pareto rule keeps (137 in the paper).
+    candidates the soft-Pareto rule keeps (137 in the paper), capped by
+    ``max_K`` (None: no cap) and by the search's ``budget - N``. A capped
+    selection keeps ``K`` of the soft-Pareto models spread evenly along it (by
+    position in latency order, both ends kept), so it still spans the band
+    rather than crowding its slow end, where predicted accuracy is highest.
+
+    The pool is typically an in-band sample
+    (:func:`~np_lib.spaces.base.sample_in_band`); latencies come from the
+    benchmark's ``latency`` (a table lookup, known before training), and only
+    the trained models' ``outcomes`` are read. The N training models and the
+    predictor's seed are drawn as :class:`~np_lib.search.NeuralPredictorSearch`
+    draws them, so with equal seeds both searches learn from the same models.
     """
 
     predictor: Any
     N: int = 119
     J: int = 6
+    max_K: int | None = None
 
     name = "soft_pareto"
 
@@ -168,18 +177,12 @@ class SoftParetoSearch:
         check_predictor_and_N(self.predictor, self.N)
         if not isinstance(self.J, (int, np.integer)) or isinstance(self.J, bool) or self.J < 1:
             raise ValueError(f"J must be a positive integer, got {self.J!r}")
+        if self.max_K is not None:
+            check_positive(self.max_K, "max_K")
 
     def new_predictor(self, seed: int):
         """A fresh, unfitted estimator seeded with ``seed``."""
         return fresh_estimator(self.predictor, seed)
-
-    def describe(self) -> dict:
-        """Name and parameters as plain JSON values."""
-        p = self.predictor
-        predictor = ({"class": type(p).__name__, **{k: list(v) if isinstance(v, tuple) else v
-                                                     for k, v in p.get_params().items()}}
-                     if hasattr(p, "get_params") else getattr(p, "__qualname__", type(p).__qualname__))
-        return {"strategy": self.name, "N": int(self.N), "J": int(self.J), "predictor": predictor}
 
     def draw(self, pool_size: int, seed) -> tuple[np.ndarray, np.ndarray, int]:
         """``(train, candidates, predictor_seed)`` that :meth:`search` uses with this ``seed``.
@@ -194,21 +197,35 @@ class SoftParetoSearch:
         train = rng.choice(pool_size, size=self.N, replace=False)
         return train, np.setdiff1d(np.arange(pool_size), train), int(rng.integers(2 ** 31))
 
-    def search(self, space, archs, outcomes, seed, *, progress: bool = True) -> SoftParetoResult:
-        """Run on the pool ``archs`` of ``space`` (typically in-band models) with simulated ``outcomes``.
+    def search(self, pool, outcomes, budget=None, seed=None, *, progress: bool = False) -> SoftParetoResult:
+        """Run on ``pool`` with simulated ``outcomes``; ``budget`` caps N + K (None: no cap besides ``max_K``).
 
-        Only the trained models' ``outcomes`` are read; latencies come from
-        ``space.latency`` (a table lookup, known before training). ``seed``
-        (an int) draws the N training models (:meth:`draw`) and seeds the predictor.
+        The form of earlier versions, ``search(space, archs, outcomes, seed)``,
+        is still accepted. ``progress`` shows a bar while the candidates are scored.
         """
-        if len(outcomes.validation_accuracy) != len(archs):
-            raise ValueError(f"{len(outcomes.validation_accuracy)} outcomes for a pool of {len(archs)} models")
-        latency = check_latency(space.latency(archs), f"{space.name} latency")
-        train, candidates, predictor_seed = self.draw(len(archs), seed)
-        model = self.new_predictor(predictor_seed)
-        model.fit(space.encode(archs[train]), outcomes.validation_accuracy[train])
-        predicted = predict(model, space, archs[candidates], progress=progress)
-        selected = candidates[soft_pareto(latency[candidates], predicted, self.J)]
+        if not hasattr(outcomes, "validation_accuracy"):  # search(space, archs, outcomes, seed)
+            pool, outcomes, budget = as_pool(pool, outcomes), budget, None
+        pool = as_pool(pool)
+        if len(outcomes.validation_accuracy) != len(pool):
+            raise ValueError(f"{len(outcomes.validation_accuracy)} outcomes for a pool of {len(pool)} models")
+        if self.N >= len(pool):
+            raise ValueError(f"N = {self.N} leaves no candidates in a pool of {len(pool)} models")
+        if budget is not None and check_positive(budget, "budget") <= self.N:
+            raise ValueError(f"budget {budget} leaves no K: it must exceed N = {self.N} (budget caps N + K)")
+        return self._search(pool, outcomes, budget, as_rng(seed), progress)
+
+    def _search(self, pool: Pool, outcomes: Outcomes, budget, rng, progress: bool = False) -> SoftParetoResult:
+        latency = check_latency(pool.latency(), f"{pool.name} latency")
+        train, candidates, model = fit_on_draw(self, pool, outcomes, rng)
+        predicted = pool.rank_scores(model, candidates, progress=progress)
+        kept = soft_pareto(latency[candidates], predicted, self.J)
+        found = len(kept)
+        cap = min([c for c in (self.max_K, None if budget is None else budget - self.N) if c is not None],
+                  default=found)
+        if cap < found:  # evenly along the soft-Pareto models, fastest and slowest kept (class docstring)
+            kept = kept[np.round(np.linspace(0, found - 1, cap)).astype(np.int64)]
+        selected = candidates[kept]
         trace = best_so_far(np.concatenate([train, selected]), outcomes)
-        stats = {"N": int(self.N), "K": len(selected), "J": int(self.J), "candidates": len(candidates)}
-        return SoftParetoResult(trace, train, candidates, predicted, selected, model, stats)
+        stats = {"N": int(self.N), "K": len(selected), "J": int(self.J), "candidates": len(candidates),
+                 "soft_pareto": found}
+        return SoftParetoResult(trace, stats, None, train, candidates, predicted, selected, model)

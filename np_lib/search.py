@@ -1,36 +1,43 @@
-"""Search strategies on a finite pool of cells: the methods compared in Figure 4 (section 4.1).
+"""Search strategies on a finite pool: the methods compared in Figure 4 (section 4.1) and section 4.2.
 
-Every strategy answers one question, :meth:`Strategy.search`: given the pool's
-cells, one simulated training of each (a :class:`~np_lib.nasbench101.benchmark.TrainingOutcomes`
-from ``NASBench101.simulate``), a budget of trained models and a seed, in what
-order does it train cells? From that order one shared function,
+Every strategy answers one question, :meth:`Strategy.search`: given a
+:class:`~np_lib.protocol.Pool` (architectures of any benchmark: NAS-Bench-101,
+NAS-Bench-201, a chain space, a pool space), one simulated training of each
+(:class:`~np_lib.protocol.Outcomes`), a budget of trained models and a seed, in
+what order does it train pool models? From that order one shared function,
 :func:`best_so_far`, computes what the paper plots: at each budget ``b``, the
 model with the best validation accuracy among the first ``b`` trained, its test
 accuracy, and the training time spent so far (Figure 4 left, middle, right).
 
-* :class:`NeuralPredictorSearch`: train N random cells, fit the predictor,
+* :class:`NeuralPredictorSearch`: train N random models, fit the predictor,
   train the top K of the rest in predicted order (sections 3 and 4.1). One run
   of budget ``N + K`` gives the whole curve ``N + 1 .. N + K`` (Figures 4, 7).
 * :class:`RandomSearch`: uniform, without replacement (section 4.1).
 * :class:`RegularizedEvolution`: Real et al. (2019) as in NAS-Bench-101's example,
   with a defined policy for a pool that is only a sample of the space
-  (``distinct_child``; see the class).
+  (``distinct_child``; see the class). It needs the benchmark's mutation.
 * :class:`Oracle`: the pool's best validation accuracy, at every budget.
+* :class:`np_lib.pareto.SoftParetoSearch`: section 4.2's latency-constrained
+  search, the same interface (it needs the benchmark's latency).
 
-Budgets count trained models; training a cell twice (possible only in
+Predictor-driven searches rank through one entry point,
+:meth:`~np_lib.protocol.Pool.rank_scores` (the estimator's ``rank_score``,
+higher is better). :func:`np_lib.experiment.run_experiment` repeats any of them.
+
+Budgets count trained models; training a model twice (possible only in
 Regularized Evolution) counts twice and costs its training time twice.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
-from .nasbench101.benchmark import TrainingOutcomes
-from .nasbench101.cell import CellArray
-from .nasbench101.space import mutate, sample_cells
+from .protocol import Outcomes, Pool, as_pool
+from .validation import as_rng
 
 
 @dataclass(frozen=True)
@@ -55,8 +62,8 @@ class Trace:
         return len(self.trained)
 
 
-def best_so_far(trained, outcomes: TrainingOutcomes) -> Trace:
-    """The :class:`Trace` of training the pool cells ``trained``, in that order (vectorised)."""
+def best_so_far(trained, outcomes: Outcomes) -> Trace:
+    """The :class:`Trace` of training the pool models ``trained`` (positions), in that order (vectorised)."""
     trained = np.asarray(trained, dtype=np.int64)
     if trained.ndim != 1 or len(trained) == 0:
         raise ValueError("need a non-empty 1-D sequence of trained pool indices")
@@ -75,58 +82,130 @@ def best_so_far(trained, outcomes: TrainingOutcomes) -> Trace:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """What one search returns.
+    """What one search returns (pool positions throughout).
 
-    ``trace``: its :class:`Trace`. ``stats``: counters worth reporting
-    (Regularized Evolution's ``redraws`` and ``fallbacks``; empty otherwise).
-    ``parents``: for Regularized Evolution, the training-order position of
-    each model's parent (-1 for the random initial population), else None.
+    ``trace``: its :class:`Trace` (the trained order, the best validation so
+    far and that model's test accuracy, training time). ``stats``: counters
+    worth reporting (Regularized Evolution's ``redraws`` and ``fallbacks``;
+    the soft-Pareto search's N, K, J; empty otherwise). ``parents``: for
+    Regularized Evolution, the training-order position of each model's parent
+    (-1 for the random initial population), else None. Strategies may return
+    a subclass with more (:class:`~np_lib.pareto.SoftParetoResult`).
     """
     trace: Trace
     stats: dict[str, int] = field(default_factory=dict)
     parents: np.ndarray | None = None
 
+    @property
+    def trained(self) -> np.ndarray:
+        """Pool positions of the trained models, in training order."""
+        return self.trace.trained
+
 
 class Strategy:
-    """The interface: ``search(cells, outcomes, budget, seed) -> SearchResult``.
+    """The one interface: ``search(pool, outcomes, budget, seed) -> SearchResult``.
 
-    Subclasses implement :meth:`_train_order`; the checks and the trace are shared.
-    ``seed`` (an int or a ``numpy.random.SeedSequence``) makes every random
-    choice: equal seeds, equal searches.
+    ``pool``: a :class:`~np_lib.protocol.Pool`, or anything
+    :func:`~np_lib.protocol.as_pool` accepts (a loaded NAS-Bench-101 table, a
+    space with its own pool, or, as before, a ``CellArray`` or encoded graphs).
+    ``outcomes``: one simulated training of every pool model (``pool.simulate(seed)``).
+    ``budget``: trained models, a positive integer. ``seed`` (an int, a
+    ``numpy.random.SeedSequence`` or a ``Generator``) makes every random
+    choice: equal seeds, equal searches. The result's trace holds pool positions.
+
+    Subclasses implement :meth:`_train_order` (or :meth:`_search`, to return
+    more than an order); the checks and the trace are shared.
     """
 
     name: str
 
-    def search(self, cells: CellArray, outcomes: TrainingOutcomes, budget: int, seed) -> SearchResult:
-        if len(outcomes.validation_accuracy) != len(cells):
-            raise ValueError(f"{len(outcomes.validation_accuracy)} outcomes for a pool of {len(cells)} cells")
+    def search(self, pool, outcomes: Outcomes, budget: int, seed) -> SearchResult:
+        pool = as_pool(pool)
+        if len(outcomes.validation_accuracy) != len(pool):
+            raise ValueError(f"{len(outcomes.validation_accuracy)} outcomes for a pool of {len(pool)} models")
         if not isinstance(budget, (int, np.integer)) or isinstance(budget, bool) or budget < 1:
             raise ValueError(f"budget must be a positive number of trained models, got {budget!r}")
-        order, stats, parents = self._train_order(cells, outcomes, int(budget), np.random.default_rng(seed))
+        return self._search(pool, outcomes, int(budget), as_rng(seed))
+
+    def _search(self, pool: Pool, outcomes: Outcomes, budget: int, rng: np.random.Generator) -> SearchResult:
+        order, stats, parents = self._train_order(pool, outcomes, budget, rng)
         return SearchResult(best_so_far(order, outcomes), stats, parents)
 
-    def _train_order(self, cells, outcomes, budget, rng) -> tuple[np.ndarray, dict[str, int], np.ndarray | None]:
+    def _train_order(self, pool, outcomes, budget, rng) -> tuple[np.ndarray, dict[str, int], np.ndarray | None]:
         raise NotImplementedError
 
     def describe(self) -> dict[str, Any]:
-        """Name and parameters as plain JSON values (an experiment's manifest records them)."""
-        params = {f.name: _describe(getattr(self, f.name)) for f in dataclasses.fields(self)}
-        return {"strategy": self.name, **params}
+        """Name, class and every parameter as plain JSON values: the strategy's part of an experiment's identity.
+
+        An experiment's manifest records it, and a directory holding runs of
+        another description is refused (:mod:`np_lib.experiment`). Raises
+        :class:`IdentityError` for a parameter whose behaviour a description
+        cannot capture (a lambda or closure as predictor).
+        """
+        params = {f.name: _describe(getattr(self, f.name), f"{type(self).__name__}.{f.name}")
+                  for f in dataclasses.fields(self)}
+        return {"strategy": self.name, "class": _class_path(type(self)), **params}
 
 
-def _describe(value):
+class IdentityError(ValueError):
+    """A value whose behaviour cannot be described as plain data, so it cannot be part of an experiment's identity."""
+
+
+def _class_path(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _describe(value, where: str = "value"):
+    """``value`` as plain JSON data that determines its behaviour, or :class:`IdentityError`.
+
+    Estimators describe themselves by class and ``get_params()`` (scikit-learn's
+    contract); objects with ``describe()`` by its result; a class (a factory
+    ``seed -> estimator`` with its defaults) by its import path; a
+    ``functools.partial`` by its function and arguments. A function, lambda or
+    closure is refused: what it builds is in its code and captured variables,
+    which a name does not capture, so changing it would silently reuse runs.
+    """
     if isinstance(value, (bool, int, float, str)) or value is None:
         return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_describe(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _describe(v, f"{where}[{k!r}]") for k, v in value.items()}
+    if isinstance(value, np.ndarray) and value.size <= 1024:
+        return {"array": _describe(value.tolist(), where), "dtype": str(value.dtype)}
+    if isinstance(value, type):
+        return {"class": _class_path(value)}
+    if isinstance(value, functools.partial):
+        return {"partial": _describe(value.func, f"{where}.func"), "args": _describe(value.args, f"{where}.args"),
+                "keywords": _describe(value.keywords, f"{where}.keywords")}
     if hasattr(value, "get_params"):  # an estimator: its class and hyper-parameters
-        return {"class": type(value).__name__,
-                **{k: list(v) if isinstance(v, tuple) else v for k, v in value.get_params().items()}}
-    # a factory: its name (a repr would hold a memory address, different in every process)
-    return getattr(value, "__qualname__", type(value).__qualname__)
+        return {"class": _class_path(type(value)),
+                **{k: _describe(v, f"{where}.{k}") for k, v in value.get_params().items()}}
+    description = value.describe() if callable(getattr(value, "describe", None)) else None
+    if isinstance(description, dict):  # not, say, a DataFrame's describe()
+        return {"class": _class_path(type(value)), **_describe(description, where)}
+    if dataclasses.is_dataclass(value):
+        return {"class": _class_path(type(value)),
+                **{f.name: _describe(getattr(value, f.name), f"{where}.{f.name}") for f in dataclasses.fields(value)}}
+    what = getattr(value, "__qualname__", None) or type(value).__qualname__
+    raise IdentityError(
+        f"{where} = {what!r} cannot be described: a {type(value).__name__}'s behaviour (its code, its captured "
+        "variables) is not plain data, so an experiment's identity could not tell two versions apart. Pass an "
+        "estimator (e.g. NeuralPredictor(epochs=30): its class and get_params() describe it), a class, a "
+        "functools.partial of one, or an object with describe() returning its parameters")
 
 
-def _check_fits(budget: int, cells: CellArray, what: str = "budget"):
-    if budget > len(cells):
-        raise ValueError(f"{what} {budget} exceeds the pool of {len(cells)} cells (no cell is trained twice)")
+def _check_fits(budget: int, pool, what: str = "budget"):
+    if budget > len(pool):
+        raise ValueError(f"{what} {budget} exceeds the pool of {len(pool)} models (no model is trained twice)")
+
+
+def draw(pool, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Positions of ``n`` distinct pool models, uniform without replacement (every strategy's random start)."""
+    _check_fits(n, pool, "a draw of")
+    return rng.choice(len(pool), size=n, replace=False)
 
 
 @dataclass(frozen=True)
@@ -135,9 +214,9 @@ class RandomSearch(Strategy):
 
     name = "random_search"
 
-    def _train_order(self, cells, outcomes, budget, rng):
-        _check_fits(budget, cells)
-        return sample_cells(cells, budget, rng), {}, None
+    def _train_order(self, pool, outcomes, budget, rng):
+        _check_fits(budget, pool)
+        return draw(pool, budget, rng), {}, None
 
 
 @dataclass(frozen=True)
@@ -154,8 +233,8 @@ class Oracle(Strategy):
 
     name = "oracle"
 
-    def _train_order(self, cells, outcomes, budget, rng):
-        _check_fits(budget, cells)
+    def _train_order(self, pool, outcomes, budget, rng):
+        _check_fits(budget, pool)
         return np.argsort(-outcomes.validation_accuracy, kind="stable")[:budget], {}, None
 
 
@@ -185,17 +264,18 @@ def _two_stage_predictor():
 class NeuralPredictorSearch(Strategy):
     """The Neural Predictor search of sections 3 and 4.1 (Figures 4 and 7).
 
-    Train ``N`` cells drawn uniformly without replacement from the pool, fit
+    Train ``N`` models drawn uniformly without replacement from the pool, fit
     the predictor on their validation accuracies, score the candidate pool (the
-    pool minus those ``N``) with ``rank_score`` (higher is better) and train the
-    top ``K = budget - N`` in predicted order (ties: lower pool index first).
+    pool minus those ``N``) with ``rank_score`` (higher is better,
+    :meth:`~np_lib.protocol.Pool.rank_scores`) and train the top
+    ``K = budget - N`` in predicted order (ties: lower pool position first).
     The trace is defined at every budget ``N + k``, k = 1..K, so one run gives
-    the whole curve; below ``N`` it is the random search of the training cells.
+    the whole curve; below ``N`` it is the random search of the training models.
 
     ``predictor``: an unfitted estimator with ``clone(seed=...)`` (e.g.
     ``TwoStagePredictor(epochs=...)`` or ``NeuralPredictor()``, cloned afresh
     every search), or a factory ``seed -> estimator``; either way the estimator
-    needs ``fit(cells, y)`` and ``rank_score(cells)``. Default: the paper's
+    needs ``fit(graphs, y)`` and ``rank_score(graphs)``. Default: the paper's
     two-stage predictor with its defaults. Its seed is drawn from the search's.
     """
 
@@ -211,20 +291,30 @@ class NeuralPredictorSearch(Strategy):
         """A fresh, unfitted estimator seeded with ``seed``."""
         return fresh_estimator(self.predictor, seed)
 
-    def _train_order(self, cells, outcomes, budget, rng):
+    def _train_order(self, pool, outcomes, budget, rng):
         N, K = self.N, budget - self.N
         if K < 1:
             raise ValueError(f"budget {budget} leaves no K: it must exceed N = {N} (budget = N + K, K >= 1)")
-        _check_fits(budget, cells, f"N + K = {N} + {K} =")
-        train = sample_cells(cells, N, rng)
-        candidates = np.setdiff1d(np.arange(len(cells)), train)
-        model = self.new_predictor(int(rng.integers(2 ** 31)))
-        model.fit(cells[train], outcomes.validation_accuracy[train])
-        scores = np.asarray(model.rank_score(cells[candidates]), dtype=float)
-        if scores.shape != candidates.shape:
-            raise ValueError(f"rank_score returned shape {scores.shape} for {len(candidates)} candidate cells")
+        _check_fits(budget, pool, f"N + K = {N} + {K} =")
+        train, candidates, model = fit_on_draw(self, pool, outcomes, rng)
+        scores = pool.rank_scores(model, candidates)
         top_k = candidates[np.argsort(-scores, kind="stable")[:K]]
         return np.concatenate([train, top_k]), {}, None
+
+
+def fit_on_draw(strategy, pool: Pool, outcomes: Outcomes, rng: np.random.Generator):
+    """``(train, candidates, model)``: what every predictor-driven search starts with (sections 3, 4.2).
+
+    ``strategy.N`` pool models drawn uniformly without replacement are
+    "trained" (their validation accuracy read from ``outcomes``) and fit a
+    fresh predictor seeded from ``rng``; the candidates are the rest of the
+    pool, in position order.
+    """
+    train = draw(pool, strategy.N, rng)
+    candidates = np.setdiff1d(np.arange(len(pool)), train)
+    model = strategy.new_predictor(int(rng.integers(2 ** 31)))
+    model.fit(pool.encode(train), outcomes.validation_accuracy[train])
+    return train, candidates, model
 
 
 @dataclass(frozen=True)
@@ -234,10 +324,11 @@ class RegularizedEvolution(Strategy):
     Defaults ``population_size=50, tournament_size=10, mutation_rate=0.5`` are
     the settings of NAS-Bench-101's public example notebook
     (``run_evolution_search`` in github.com/google-research/nasbench,
-    ``NASBench.ipynb``); mutation is its operator,
-    :func:`np_lib.nasbench101.space.mutate`.
+    ``NASBench.ipynb``); mutation is the benchmark's (``mutate`` and ``key``,
+    :class:`np_lib.protocol.Benchmark`): on NAS-Bench-101 its operator,
+    :func:`np_lib.nasbench101.space.mutate`, which reads ``mutation_rate``.
 
-    The first ``population_size`` models are distinct cells drawn uniformly
+    The first ``population_size`` models are distinct models drawn uniformly
     from the pool. Then each step samples ``tournament_size`` distinct members
     of the population, mutates the one with the best validation accuracy (ties:
     the youngest, as NAS-Bench-101's ``sorted(...)[-1]``), trains the child,
@@ -311,34 +402,32 @@ class RegularizedEvolution(Strategy):
         if not isinstance(self.distinct_child, bool):
             raise ValueError(f"distinct_child must be True or False, got {self.distinct_child!r}")
 
-    def _train_order(self, cells, outcomes, budget, rng):
+    def _train_order(self, pool, outcomes, budget, rng):
         P, S = self.population_size, self.tournament_size
-        _check_fits(P, cells, "population_size")
+        _check_fits(P, pool, "population_size")
         validation = outcomes.validation_accuracy
         order = np.empty(budget, np.int64)
         parents = np.full(budget, -1, np.int64)
         start = min(P, budget)
-        order[:start] = sample_cells(cells, start, rng)
-        is_trained = np.zeros(len(cells), bool)
+        order[:start] = draw(pool, start, rng)
+        is_trained = np.zeros(len(pool), bool)
         is_trained[order[:start]] = True
         stats = {"redraws": 0, "parent_redraws": 0, "fallbacks": 0, "parent_repeats": 0}
-        lookup = _PoolLookup(cells)
         for t in range(start, budget):
             # order[t - P:t] is the population: appending a child and killing the oldest slides the window.
             contestants = np.sort(rng.choice(P, size=S, replace=False))
             fitness = validation[order[t - P + contestants]]
             winner = contestants[S - 1 - np.argmax(fitness[::-1])]
             parents[t] = t - P + winner
-            order[t] = self._child(cells, int(order[parents[t]]), is_trained, rng, stats, lookup)
+            order[t] = self._child(pool, int(order[parents[t]]), is_trained, rng, stats)
             stats["parent_repeats"] += int(order[t] == order[parents[t]])
             is_trained[order[t]] = True
         return order, stats, parents
 
-    def _child(self, cells, parent: int, is_trained, rng, stats, lookup) -> int:
-        """Pool index of the parent's mutant, by the redraw-then-fallback policy (class docstring)."""
-        parent_cell = cells[parent]
+    def _child(self, pool: Pool, parent: int, is_trained, rng, stats) -> int:
+        """Pool position of the parent's mutant, by the redraw-then-fallback policy (class docstring)."""
         for attempt in range(self.max_redraws):
-            index = lookup(mutate(parent_cell, rng, self.mutation_rate))
+            index = pool.mutant(parent, rng, self.mutation_rate)
             if index < 0:
                 continue
             if self.distinct_child and index == parent:
@@ -350,44 +439,24 @@ class RegularizedEvolution(Strategy):
         stats["fallbacks"] += 1
         untrained = np.flatnonzero(~is_trained)
         if len(untrained) == 0:
-            raise RuntimeError(f"no mutant landed in the pool in {self.max_redraws} tries and every pool cell "
+            raise RuntimeError(f"no mutant landed in the pool in {self.max_redraws} tries and every pool model "
                                "is trained already: nothing left to fall back on (use a smaller budget)")
         return int(rng.choice(untrained))
 
 
-class _PoolLookup:
-    """Pool index of a cell (-1 if outside the pool), memoising the module hash of each graph seen.
-
-    A parent has only a few hundred distinct mutants and the search draws thousands,
-    so most hashes (a third of a mutation's cost) are computed once. The result is
-    the same as ``pool.index(cell.hash)``.
-    """
-
-    def __init__(self, pool: CellArray):
-        self.pool = pool
-        self.memo: dict[tuple, int] = {}
-
-    def __call__(self, cell) -> int:
-        key = (cell.ops, cell.matrix.tobytes())
-        index = self.memo.get(key)
-        if index is None:
-            try:
-                index = int(self.pool.index(cell.hash))
-            except KeyError:
-                index = -1
-            self.memo[key] = index
-        return index
-
-
-#: Strategies by name, for :func:`make_strategy`.
+#: Strategies by name, for :func:`make_strategy` (``"soft_pareto"``: :class:`np_lib.pareto.SoftParetoSearch`).
 STRATEGIES: dict[str, Callable[..., Strategy]] = {
     cls.name: cls for cls in (NeuralPredictorSearch, RandomSearch, RegularizedEvolution, Oracle)}
 
 
 def make_strategy(name: str, **params) -> Strategy:
     """The strategy called ``name`` (see :data:`STRATEGIES`) with these parameters."""
+    if name == "soft_pareto":
+        from .pareto import SoftParetoSearch  # pareto imports this module: look it up on use
+
+        return SoftParetoSearch(**params)
     try:
         cls = STRATEGIES[name]
     except KeyError:
-        raise ValueError(f"unknown strategy {name!r}; known: {', '.join(sorted(STRATEGIES))}") from None
+        raise ValueError(f"unknown strategy {name!r}; known: {', '.join(sorted([*STRATEGIES, 'soft_pareto']))}") from None
     return cls(**params)

@@ -113,6 +113,9 @@ class Memoriser:
     def clone(self, seed):
         return Memoriser(seed)
 
+    def get_params(self):  # an estimator's description (scikit-learn's contract): experiments record it
+        return {"seed": self.seed}
+
     def fit(self, graphs, y):
         self.fitted_on = len(graphs)
         return self
@@ -120,6 +123,8 @@ class Memoriser:
     def predict(self, graphs):
         ops = graphs.features.argmax(-1).numpy()
         return 0.5 + 0.05 * ops.sum(axis=1) / 6
+
+    rank_score = predict  # a regressor ranks by its prediction (what the soft-Pareto rule compares)
 
 
 def test_soft_pareto_search_plumbing():

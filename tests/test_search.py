@@ -3,11 +3,15 @@ random search, the oracle, Regularized Evolution's bookkeeping and redraw policy
 Neural Predictor search with a perfect predictor."""
 import numpy as np
 import pytest
+import torch
 
 from np_lib import search
+from np_lib.spaces import nasbench101 as nasbench101_space  # where NAS-Bench-101's mutation is called from
 from np_lib.nasbench101.benchmark import TrainingOutcomes
 from np_lib.nasbench101.cell import CellArray
+from np_lib.nasbench101.encoding import encode
 from np_lib.nasbench101.space import random_cell
+from np_lib.protocol import Pool
 from np_lib.search import (NeuralPredictorSearch, Oracle, RandomSearch, RegularizedEvolution, best_so_far,
                            make_strategy)
 
@@ -150,7 +154,7 @@ def test_evolution_redraws_until_the_mutant_is_in_the_pool(pool, outcomes, monke
     def every_third_lands(parent, rng, rate):  # outside, outside, then the parent itself
         return parent if next(calls) % 3 == 2 else outside
 
-    monkeypatch.setattr(search, "mutate", every_third_lands)
+    monkeypatch.setattr(nasbench101_space, "mutate", every_third_lands)
     re = RegularizedEvolution(population_size=5, tournament_size=2, distinct_child=False)
     result = re.search(pool, outcomes, 25, seed=0)
     assert result.stats == {"redraws": 2 * 20, "parent_redraws": 0, "fallbacks": 0, "parent_repeats": 20}
@@ -168,7 +172,7 @@ def test_a_distinct_child_redraws_the_parent_too(pool, outcomes, monkeypatch):
         step = next(calls) % 3
         return (outside, parent, pool[(int(pool.index(parent.hash)) + 1) % len(pool)])[step]
 
-    monkeypatch.setattr(search, "mutate", outside_parent_then_next)
+    monkeypatch.setattr(nasbench101_space, "mutate", outside_parent_then_next)
     result = RegularizedEvolution(population_size=5, tournament_size=2).search(pool, outcomes, 25, seed=0)
     assert result.stats == {"redraws": 2 * 20, "parent_redraws": 20, "fallbacks": 0, "parent_repeats": 0}
     order = result.trace.trained
@@ -176,7 +180,7 @@ def test_a_distinct_child_redraws_the_parent_too(pool, outcomes, monkeypatch):
 
 
 def test_a_distinct_child_falls_back_when_only_the_parent_lands(pool, outcomes, monkeypatch):
-    monkeypatch.setattr(search, "mutate", lambda parent, rng, rate: parent)
+    monkeypatch.setattr(nasbench101_space, "mutate", lambda parent, rng, rate: parent)
     result = RegularizedEvolution(population_size=5, tournament_size=2, max_redraws=4).search(
         pool, outcomes, 30, seed=0)
     assert result.stats == {"redraws": 3 * 25, "parent_redraws": 4 * 25, "fallbacks": 25, "parent_repeats": 0}
@@ -185,7 +189,7 @@ def test_a_distinct_child_falls_back_when_only_the_parent_lands(pool, outcomes, 
 
 def test_evolution_falls_back_to_an_untrained_cell(pool, outcomes, monkeypatch):
     outside = cell_outside(pool)
-    monkeypatch.setattr(search, "mutate", lambda parent, rng, rate: outside)
+    monkeypatch.setattr(nasbench101_space, "mutate", lambda parent, rng, rate: outside)
     re = RegularizedEvolution(population_size=5, tournament_size=2, max_redraws=4)
     result = re.search(pool, outcomes, len(pool), seed=0)
     children = len(pool) - 5
@@ -212,14 +216,15 @@ def test_evolution_with_the_real_mutation_stays_in_the_pool(pool, outcomes, dist
 
 
 def test_the_pool_lookup_is_the_pools_index(pool):
-    lookup = search._PoolLookup(pool)
+    space = nasbench101_space.NASBench101Space(pool)
+    lookup = Pool(space).index
     index = 6
     cell = pool[index]
     relabelled = cell.relabel([0, 1, 3, 2, 4])  # another matrix for the same cell
     assert not np.array_equal(relabelled.matrix, cell.matrix) and relabelled.hash == cell.hash
     for _ in range(2):  # computed, then memoised
-        assert lookup(cell) == index and lookup(relabelled) == index
-        assert lookup(cell_outside(pool)) == -1
+        assert lookup[space.arch_key(cell)] == index and lookup[space.arch_key(relabelled)] == index
+        assert space.arch_key(cell_outside(pool)) not in lookup
 
 
 # --- Neural Predictor ------------------------------------------------------------------------------
@@ -263,8 +268,9 @@ def test_neural_predictor_fits_on_the_N_trained_cells(pool, outcomes):
         return made[-1]
 
     t = NeuralPredictorSearch(factory, N=10).search(pool, outcomes, 15, seed=0).trace
-    cells, y = made[0].fitted_on
-    assert cells.hashes.tolist() == pool.hashes[t.trained[:10]].tolist()
+    graphs, y = made[0].fitted_on  # the benchmark's encoding of the N cells, in training order
+    expected = encode(pool[t.trained[:10]])
+    assert torch.equal(graphs.adjacency, expected.adjacency) and torch.equal(graphs.features, expected.features)
     assert np.array_equal(y, outcomes.validation_accuracy[t.trained[:10]])
 
 
@@ -286,6 +292,8 @@ def test_neural_predictor_clones_a_real_estimator(pool, outcomes):
     strategy = NeuralPredictorSearch(NeuralPredictor(D=8, epochs=2, seed=0), N=20)
     a, b = (strategy.search(pool, outcomes, 30, seed=7).trace for _ in range(2))
     assert np.array_equal(a.trained, b.trained)  # the estimator's seed comes from the search's
-    assert strategy.describe() == {"strategy": "neural_predictor", "N": 20,
-                                   "predictor": {"class": "NeuralPredictor", **strategy.predictor.get_params(),
-                                                 "fc_sizes": [128]}}
+    described = strategy.describe()
+    assert described["strategy"] == "neural_predictor" and described["N"] == 20
+    assert described["predictor"]["class"].endswith("NeuralPredictor")
+    assert {k: v for k, v in described["predictor"].items() if k != "class"} == {
+        **strategy.predictor.get_params(), "fc_sizes": [128]}

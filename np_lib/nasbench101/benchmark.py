@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..protocol import Outcomes
 from ..storage import DATA_DIR_ENV, cache_dir, data_dir
 from . import official
 from .cell import Cell, CellArray
@@ -86,22 +86,11 @@ def cells_from_strings(adjacency, operations, hashes) -> CellArray:
                      np.asarray(hashes, dtype=object))
 
 
-@dataclass(frozen=True)
-class TrainingOutcomes:
-    """One simulated training of every cell in the pool (arrays aligned with ``NASBench101.cells``).
-
-    ``validation_accuracy`` and ``training_time`` come from the one run
-    ``run[i]`` drawn for cell ``i``; ``test_accuracy`` is the mean over all
-    runs (all NaN when the data has none). ``training_time`` is NaN where the
-    data lacks it. The arrays are read-only.
-    """
-    seed: int
-    epochs: int
-    run: np.ndarray
-    validation_accuracy: np.ndarray
-    test_accuracy: np.ndarray
-    training_time: np.ndarray
-    has_test_accuracy: bool
+#: One simulated training of every cell in the pool (arrays aligned with ``NASBench101.cells``):
+#: the one outcome type of every benchmark, :class:`np_lib.protocol.Outcomes`. Here
+#: ``validation_accuracy`` and ``training_time`` come from the one run ``run[i]`` drawn for
+#: cell ``i``; ``test_accuracy`` is the mean over all runs (all NaN when the data has none).
+TrainingOutcomes = Outcomes
 
 
 class NASBench101:

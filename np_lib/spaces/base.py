@@ -13,19 +13,19 @@ boundary: a search asks a space for
 
 Everything else (the predictor, :mod:`np_lib.search`'s strategies,
 :mod:`np_lib.pareto`'s soft-Pareto search) works on those four, so NAS-Bench-101
-and the chain spaces share one engine. An :class:`Evaluation` has the field names
-of :class:`~np_lib.nasbench101.benchmark.TrainingOutcomes`, which is what
-:func:`np_lib.search.best_so_far` and the strategies read.
+and the chain spaces share one engine. :class:`Evaluation` is the one outcome type,
+:class:`np_lib.protocol.Outcomes`; :class:`np_lib.protocol.Benchmark` lists what a
+space may add for the strategies (a pool, a mutation, a faster ranking route).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..encoding import GraphBatch
+from ..protocol import Outcomes
 from ..validation import as_rng, check_band, check_count  # noqa: F401  (re-exported: their old home)
 
 #: Architectures per call of ``space.encode`` + ``model.predict`` in :func:`predict`.
@@ -52,37 +52,8 @@ class SearchSpace(Protocol):
     def evaluate(self, archs, seed) -> "Evaluation": ...
 
 
-@dataclass(frozen=True)
-class Evaluation:
-    """Simulated training of some architectures (arrays aligned with them, accuracy fractions).
-
-    ``validation_accuracy``: what a search sees after training a model once (the
-    signal the predictor learns and the Pareto frontier of Figure 8 middle uses).
-    ``test_accuracy``: the space's less noisy final measure (Figure 8 right:
-    the paper retrains frontier models for 360 epochs and averages 5 runs).
-    ``training_time``: seconds, NaN where the data has none. Same names as
-    :class:`~np_lib.nasbench101.benchmark.TrainingOutcomes`, so
-    :func:`np_lib.search.best_so_far` and the strategies accept either.
-    """
-
-    seed: int
-    validation_accuracy: np.ndarray
-    test_accuracy: np.ndarray
-    training_time: np.ndarray
-
-    def __post_init__(self):
-        n = len(self.validation_accuracy)
-        if len(self.test_accuracy) != n or len(self.training_time) != n:
-            raise ValueError("validation_accuracy, test_accuracy and training_time must have one entry per model")
-        for array in (self.validation_accuracy, self.test_accuracy, self.training_time):
-            array.setflags(write=False)
-
-    def __len__(self) -> int:
-        return len(self.validation_accuracy)
-
-    def __getitem__(self, index) -> "Evaluation":
-        return Evaluation(self.seed, self.validation_accuracy[index], self.test_accuracy[index],
-                          self.training_time[index])
+#: The outcome of simulated training: one type for every benchmark (:class:`np_lib.protocol.Outcomes`).
+Evaluation = Outcomes
 
 
 def check_latency(latency, name: str = "latency") -> np.ndarray:

@@ -161,6 +161,32 @@ class ChainSpace:
                              disable=not progress)]
         return np.concatenate(out) if out else np.zeros(0)
 
+    # -- Regularized Evolution's part of the protocol (np_lib.protocol.Benchmark) ------------------
+
+    def mutate(self, arch, rng: np.random.Generator, rate: float = 1.0) -> np.ndarray:
+        """One mutant of one architecture: NAS-Bench-101's op change read on a chain.
+
+        Each layer that has other allowed ops changes with probability
+        ``rate / L`` (NAS-Bench-101: ``rate / 5`` per interior op), to one of
+        them drawn uniformly; the mutant may equal the parent, which
+        Regularized Evolution redraws (``distinct_child``), and one outside a
+        pool is redrawn too.
+        """
+        arch = np.array(arch, dtype=np.int8).reshape(self.num_layers)
+        for layer in np.flatnonzero(rng.random(self.num_layers) < rate / self.num_layers):
+            others = np.flatnonzero(self.allowed[layer])
+            others = others[others != arch[layer]]
+            if len(others):
+                arch[layer] = rng.choice(others)
+        return arch
+
+    def arch_key(self, arch) -> bytes:
+        """Identity of one architecture: its op indices as bytes."""
+        return np.asarray(arch, dtype=np.int8).tobytes()
+
+    def arch_keys(self, archs) -> list[bytes]:
+        return [row.tobytes() for row in np.asarray(archs, dtype=np.int8)]
+
 
 def hashed_normal(archs: np.ndarray, seed: int) -> np.ndarray:
     """One standard normal per architecture, a fixed function of (architecture, ``seed``).
