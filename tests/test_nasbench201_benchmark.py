@@ -130,19 +130,21 @@ def test_an_index_file_that_disagrees_with_the_table_is_refused(bench, data_dir,
         benchmark.load()
 
 
-def test_search_space_adapter(bench):
-    space = nb.NASBench201Space(bench, "raspi4")
+def test_space_with_a_device(bench):
+    space = bench.space("raspi4")
     cells = space.sample(50, 0)
     assert len(np.unique(nb.to_code(cells))) == 50
     np.testing.assert_array_equal(space.latency(cells), bench.latency("raspi4")[bench.index(cells)])
     result = space.evaluate(cells, 3)
     np.testing.assert_array_equal(result.validation_accuracy, bench.validation_accuracy[bench.index(cells)])
     np.testing.assert_array_equal(space.evaluate(cells, 4).validation_accuracy, result.validation_accuracy)
-    assert np.isnan(nb.NASBench201Space(bench).latency(cells)).all()
-    mutants = space.mutate(cells, 1)
-    assert ((mutants != cells).sum(axis=1) == 1).all() and (space.index(mutants) >= 0).all()
+    assert np.isnan(bench.space().latency(cells)).all()
+    mutant = space.mutate(cells[0], np.random.default_rng(1), 0.5)
+    assert (mutant != cells[0]).sum() == 1 and space.arch_key(mutant) == nb.to_code(mutant)[0]
     with pytest.raises(ValueError, match="unknown device"):
-        nb.NASBench201Space(bench, "pixel1")
+        bench.space("pixel1")
+    with pytest.raises(TypeError, match="takes a device name"):
+        bench.latency(cells)
 
 
 def test_neural_predictor_ranks_held_out_cells(bench):

@@ -14,6 +14,11 @@ folder (see its README for sources, licences and checksums):
 Unlike the NAS-Bench-101 sample, the benchmark is COMPLETE: the pool is the
 whole space, so Regularized Evolution can mutate freely and every mutant is
 looked up by its index; the oracle is the true best.
+
+A loaded :class:`NASBench201` holds the data; ``bench.space(device)``
+(:class:`~np_lib.nasbench201.search_space.NASBench201Space`) is the benchmark
+of the one search protocol (:class:`np_lib.protocol.Benchmark`) that every
+strategy and ``run_experiment`` take, with that device's latency.
 """
 from __future__ import annotations
 
@@ -97,6 +102,17 @@ class NASBench201:
             cells = parse_many(cells)
         return self._by_code[to_code(cells)]
 
+    def space(self, device: str | None = None):
+        """This benchmark as a search space of the one protocol; ``latency(archs)`` is ``device``'s.
+
+        What every strategy and ``run_experiment`` take (:class:`np_lib.protocol.Benchmark`):
+        :class:`~np_lib.nasbench201.search_space.NASBench201Space`. Without a
+        device its latency is NaN (a search that needs latency says so).
+        """
+        from .search_space import NASBench201Space
+
+        return NASBench201Space(self, device)
+
     def simulate(self, seed: int = 0, epochs: int = EPOCHS) -> TrainingOutcomes:
         """"Train" every cell: the outcome the searches of section 4.1 see.
 
@@ -133,6 +149,9 @@ class NASBench201:
         mostly near-zero latency (pixel3: median 0.05 ms, but up to 14.7 ms
         when dangling convolutions remain): leave them out of latency bands.
         """
+        if not isinstance(device, str):
+            raise TypeError(f"latency(device) takes a device name ({', '.join(DEVICES)}), got "
+                            f"{type(device).__name__}; latency per architecture is bench.space(device).latency(archs)")
         if device not in DEVICES:
             raise ValueError(f"unknown device {device!r}; NAS-Bench-201's latency data has: {', '.join(DEVICES)}")
         if device not in self._latency:
