@@ -23,7 +23,9 @@ TFLOP for 112,000 models, about 11 s at 150 GFLOP/s (two AVX2 cores).
 
 Usage::
 
-    NP_LIB_DATA_DIR=... PYTHONPATH=. python benchmarks/chain_speed.py [--repeats 1] [--generic 4096]
+    NP_LIB_DATA_DIR=... PYTHONPATH=. python benchmarks/chain_speed.py [--repeats 1] [--generic 4096] [--no-readme]
+
+The figures also replace this script's section of benchmarks/README.md.
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ import numpy as np
 import torch
 
 from np_lib.predictor import NeuralPredictor
+from readme import write_section  # benchmarks/readme.py, beside this script
 from np_lib.spaces.ofa import OFAMobileNetV3
 from np_lib.spaces.proxylessnas import PAPER_BAND, ProxylessNAS
 
@@ -61,6 +64,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--generic", type=int, default=4096, help="models for the generic-path timing")
+    parser.add_argument("--no-readme", action="store_true", help="print only; leave benchmarks/README.md alone")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     out = {"torch": torch.__version__, "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()}
@@ -94,6 +98,8 @@ def main():
     out["load_average"] = {"before": load_before, "after": os.getloadavg()[0]}
     out["repeats"] = args.repeats
     print(json.dumps(out, indent=2))
+    if not args.no_readme:
+        write_section("chain_speed", "Chain predictions and in-band sampling (section 4.2)", out)
 
 
 if __name__ == "__main__":

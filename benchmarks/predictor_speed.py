@@ -20,7 +20,9 @@ Figures (medians over ``--repeats`` runs, seconds unless named ``_us``):
 Targets for a 2-core CPU: fit under 5 s, pool under 0.5 s, space under 15 s (the
 paper: 25 s per fit). Usage::
 
-    PYTHONPATH=. python benchmarks/predictor_speed.py [--repeats 3] [--data CSV]
+    PYTHONPATH=. python benchmarks/predictor_speed.py [--repeats 3] [--data CSV] [--no-readme]
+
+The figures also replace this script's section of benchmarks/README.md.
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ from np_lib.gcn import BiGraphConv, GraphInputs
 from np_lib.nasbench101.cell import CellArray
 from np_lib.nasbench101.encoding import encode
 from np_lib.storage import DATA_DIR_ENV, data_dir
+from readme import write_section  # benchmarks/readme.py, beside this script
 
 N = 172
 SPACE_SIZE = 423_624
@@ -109,6 +112,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--data", type=Path, default=None, help="the NAS-Bench-101 sample CSV")
+    parser.add_argument("--no-readme", action="store_true", help="print only; leave benchmarks/README.md alone")
     args = parser.parse_args()
 
     load_before = os.getloadavg()[0]
@@ -134,7 +138,7 @@ def main():
     torch.set_num_threads(1)  # as in training
     layers = layer_timings(cells, args.repeats)
 
-    print(json.dumps({
+    figures = {
         "torch": torch.__version__, "cpu_count": os.cpu_count(),
         "fit_n172": {"wall": round(fit_wall, 2), "cpu": round(fit_cpu, 2),
                      "step_us": round(fit_wall / steps * 1e6), "steps": steps},
@@ -144,7 +148,10 @@ def main():
         "layer_us": layers,
         "load_average": {"before": load_before, "after": os.getloadavg()[0]},
         "repeats": args.repeats,
-    }, indent=2))
+    }
+    print(json.dumps(figures, indent=2))
+    if not args.no_readme:
+        write_section("predictor_speed", "Predictor fit and prediction (NAS-Bench-101, section 4.1)", figures)
 
 
 if __name__ == "__main__":

@@ -9,9 +9,8 @@ D ... such that the number of parameters ... is also 1.5x as large", 4.1).
 Everything here works for any of the three estimators through their
 ``clone``/``fit``/``predict`` methods; nothing touches data outside the N.
 
-Cost: one fit per split per setting. With the NAS-Bench-101 defaults a fit on
-2/3 of N = 172 (3,600 steps) took about 10 s on the 2-core test CPU, so 10
-splits x 4 settings is about 7 minutes; for a notebook demo pass a smaller
+Cost: one fit per split per setting, so 10 splits x 4 settings is 40 fits
+(benchmarks/README.md, "Cross-validation cost"); for a notebook demo pass a smaller
 ``n_splits`` or grid (the paper, section 3.1: 25 s per fit, 144 settings for
 the price of two CIFAR-10 trainings, about an hour).
 """

@@ -11,11 +11,9 @@ Why not torch-geometric's ``DenseGCNConv`` (which fits 7-node dense batches):
   although the graphs never change during training.
 
 The layer here is a plain batched matmul on propagation matrices computed once
-per dataset (:meth:`GraphInputs.from_graphs`), both directions in one ``bmm``.
-Measured (``benchmarks/predictor_speed.py``, 2-core EPYC CPU, D = 144, one
-bidirectional layer): forward + backward on a training batch of 10 graphs
-675 us against 1,419 us for a pair of ``DenseGCNConv``; forward on a
-1,024-graph prediction chunk 9.5 ms for both.
+per dataset (:meth:`GraphInputs.from_graphs`), both directions in one ``bmm``:
+forward + backward on a training batch took half the time of a pair of
+``DenseGCNConv``, prediction chunks the same (benchmarks/README.md, "Graph layer").
 
 This module predicts. Training computes the same forward pass and its gradient
 by hand in NumPy (:mod:`np_lib.training`), which is faster on 10-graph batches
@@ -70,9 +68,9 @@ class DropoutMasks:
 
     ``graph`` ``(L, B, V, D)`` multiplies the output of each graph layer,
     ``fc`` ``(B, h)`` that of each hidden FC layer. Why not ``F.dropout`` per
-    step: its Bernoulli sampler cost ~0.3 ms of a ~3 ms training step on the
-    2-core CPU (11 ns per number); one epoch of 16-bit integers from numpy
-    costs ~0.05 ms per step (1.2 ns per number). The price: ``p`` is rounded to
+    step: its Bernoulli sampler cost a tenth of a training step, about ten times
+    what one epoch of 16-bit integers from NumPy costs per step
+    (benchmarks/README.md, "Dropout masks"). The price: ``p`` is rounded to
     a multiple of 2⁻¹⁶ (0.1 becomes 0.100006).
     """
 

@@ -64,11 +64,9 @@ ACCURACY_RANGE = (0.10, 1.00)
 
 #: Graphs per forward pass at prediction time: large enough to amortise
 #: per-call overhead, small enough that activations stay in cache (~2 MB at
-#: D = 144). The 20,001-cell pool, one thread, medians of 3: on a 2-core Intel
-#: Xeon VM (4 MB L2 a core) 0.31 s in chunks of 256 or 512, 0.42 s in chunks of
-#: 1,024; on a 2-core AMD EPYC VM 256 to 2,048 were equally fast; 20,001 in one
-#: pass took 1.5-3x longer. Chunking moves predictions by float rounding at most
-#: (256 and 1,024 gave bit-identical predictions on the pool).
+#: D = 144); the chunk sizes timed are in benchmarks/README.md ("Prediction chunk").
+#: Chunking moves predictions by float rounding at most (256 and 1,024 gave
+#: bit-identical predictions on the pool).
 PREDICT_CHUNK = 256
 
 _FORMAT = 1  # version of the save() file layout
@@ -168,12 +166,11 @@ class _GCNEstimator:
         Seeds initialisation, shuffling and dropout: equal seeds, equal models.
     num_threads : int or None
         Torch CPU threads while predicting; None: torch's own setting (all
-        cores). 1 by default because OpenMP threads wait for each other: on the
-        2-core test machine, when another process was busy, a second thread
-        made predictions 4x slower; on an idle machine it halved prediction
-        time, so pass None there (benchmarks/predictor_speed.py). Training
-        always runs on one thread (torch's and NumPy's BLAS): its matmuls are
-        too small to split, and two threads made a step 9x slower.
+        cores). 1 by default because OpenMP threads wait for each other: on a
+        shared machine a second thread made predictions several times slower,
+        while on an idle one it nearly halved prediction time, so pass None
+        there. Training always runs on one thread (torch's and NumPy's BLAS):
+        its matmuls are too small to split (benchmarks/README.md, "Threads").
     """
 
     def __init__(self, *, D: int = 144, num_layers: int = 3, fc_sizes: tuple[int, ...] = (128,),
@@ -293,7 +290,7 @@ class _GCNEstimator:
         self._check_params()
         x = GraphInputs.from_graphs(graphs)
         # One thread whatever num_threads says: a step's matmuls are too small to split, and
-        # with two (torch's and BLAS's pools spinning on 2 cores) a step took 9.4 ms, not 1.0.
+        # two pools spinning on 2 cores made steps 9x slower (benchmarks/README.md, "Threads").
         with _seeded(int(self.seed)), _threads(1):
             net = self._new_net(graphs.num_features, output_bias)
             train(net, x, target.astype(np.float32), loss_grad, np.random.default_rng(int(self.seed)),

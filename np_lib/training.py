@@ -9,24 +9,22 @@ torch's fused Adam kernel, the one ``torch.optim.Adam(fused=True)``
 runs; the trained weights go back into the ``GCN``, which predicts.
 
 Why not autograd. A training step at the NAS-Bench-101 defaults (10 graphs of 7
-nodes, D = 144) is ~35 MFLOP of small matmuls, ~0.45 ms on one core of the
-2-core CPU, and a fit is 5,400 of them. Through torch's autograd and
-``Optimizer.step`` a step took ~2.5 ms, four fifths of it per-op overhead
-(~150 small ops at several microseconds each, the optimiser's Python). NumPy
-ops on arrays this small cost about a microsecond, and the gradient of this
-network is short to write. Measured (``benchmarks/predictor_speed.py``): see
-README "Speed". Gradients equal autograd's to float rounding
-(tests/test_training.py), and so do the trained weights after a few epochs.
+nodes, D = 144) is ~35 MFLOP of small matmuls, and a fit is 5,400 of them.
+Through torch's autograd and ``Optimizer.step`` most of a step's time was
+per-op overhead (~150 small ops, the optimiser's Python); NumPy ops on arrays
+this small are several times cheaper, and the gradient of this network is
+short to write. Figures: benchmarks/README.md ("Training step"), README "Speed".
+Gradients equal autograd's to float rounding (tests/test_training.py), and so
+do the trained weights after a few epochs.
 
 Subnormal numbers. Weight decay drives the weights of units that get no data
 gradient towards zero, and after ~100 epochs at the defaults hundreds of them
 (906 of 103,073 at N = 172) are subnormal floats (below 1.2e-38), which x86
-CPUs multiply through a slow microcode path: late epochs' steps took ~900 us
-instead of ~600 us, and the fitted network predicted 3x slower (the 20,001-cell
-pool in 1.1 s instead of 0.33 s, one thread). Training therefore runs with
-subnormals flushed to zero (:func:`flush_subnormals`): a fit at N = 172 in
-3.2-3.4 s instead of 4.6 s (2-core CPU, medians of 3), and no subnormal weight
-is left. Results move at rounding level only. A tiny value cannot change a sum
+CPUs multiply through a slow microcode path: late epochs' steps were half as
+slow again, and the fitted network predicted 3x slower. Training therefore runs
+with subnormals flushed to zero (:func:`flush_subnormals`), which made a fit
+about a third faster, and no subnormal weight is left (benchmarks/README.md,
+"Subnormal numbers"). Results move at rounding level only. A tiny value cannot change a sum
 of normal-sized ones, so the default fit at N = 172 predicted 2,000 unseen
 cells bit-identically; but a pre-activation that is itself subnormal is now 0,
 its ReLU then passes no gradient, and some fits differ from before in the last
@@ -126,8 +124,8 @@ def train(net: GCN, x: GraphInputs, target: np.ndarray, loss_grad, rng: np.rando
 class _FlatParameters:
     """The network's weights as NumPy views into one flat array, their gradients likewise.
 
-    One flat array lets one fused Adam call update every weight (the kernel
-    takes ~50 us here; ``Optimizer.step`` around it took ~300 us).
+    One flat array lets one fused Adam call update every weight (a sixth of the
+    time ``Optimizer.step`` around it took: benchmarks/README.md, "Training step").
     """
 
     def __init__(self, net: GCN):
@@ -222,8 +220,8 @@ def _backward(params: _FlatParameters, cache, grad_z: np.ndarray) -> None:
 def _bmm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``np.matmul(a, b, out=out)`` for the graph layers' (2, m, k) x (2, k, n) stacks, by torch.
 
-    Zero-copy either way; torch's bmm does these shapes ~30 % faster than NumPy's
-    OpenBLAS (70 x 144 by 144 x 144 stacks, one thread: 27-35 us against 41-57 us).
+    Zero-copy either way; torch's bmm does these shapes faster than NumPy's
+    OpenBLAS (one thread; benchmarks/README.md, "Training step").
     """
     if out is None:
         return torch.bmm(torch.from_numpy(a), torch.from_numpy(b)).numpy()
