@@ -15,10 +15,12 @@ sha256 and size. Everything else works from it:
   or a ``file://`` folder laid out that way), for machines without internet.
 * :func:`status` reports, per file, whether it is verified, missing or corrupt.
 
-Downloads use the standard library (``urllib``), not pooch: the 499 MB official
-NAS-Bench-101 file needs resuming with an HTTP Range request after an
-interruption, which pooch's downloader does not do (it restarts from byte 0),
-and a ``file://`` mirror needs no extra client. How a download stays safe:
+Downloads use the standard library (``urllib``), not pooch, which issue 11
+suggested: pooch 1.9.0's downloaders (HTTP, FTP, SFTP, DOI; read in its
+``downloaders.py``) send no Range header, so an interrupted 499 MB official
+NAS-Bench-101 download would restart from byte 0, and they accept no
+``file://`` URL, which the offline mirror needs; pooch would also add requests
+and platformdirs for what ~100 lines here do. How a download stays safe:
 
 * the expected sha256 is checked for form (64 hex digits) before any byte is
   fetched; there is no way to install a file without a sum;
