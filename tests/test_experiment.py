@@ -1,7 +1,11 @@
 """The experiment engine: seeded repetitions, determinism, resuming after an interrupt,
 executors (processes, Dask), and aggregation (mean/std per budget and time, x-fold efficiency)."""
 import contextlib
+import dataclasses
+import functools
 import math
+import subprocess
+import sys
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
@@ -81,7 +85,7 @@ def test_an_interrupted_experiment_resumes_to_the_same_table(nasbench, tmp_path,
         with pytest.raises(KeyboardInterrupt):
             run_experiment(evolution, nasbench, directory=tmp_path / "a", executor=executor,
                            on_run=interrupt_after_two, **args)
-    saved = sorted(p.name for p in (tmp_path / "a").iterdir())
+    saved = sorted(p.name for p in (tmp_path / "a").iterdir() if not p.name.startswith("."))  # not the .lock
     assert saved == ["manifest.json"] + [f"run_{rep:05d}.npz" for rep in sorted(finished)]
     resumed_reps = []
     resumed = run_experiment(evolution, nasbench, directory=tmp_path / "a",
@@ -226,3 +230,155 @@ def test_summary_on_the_time_axis():
     assert summary.index.tolist() == [0.0, 10.0, 20.0, 30.0, 40.0]
     assert np.isnan(summary["best_validation_mean"].iloc[0])  # nothing trained yet at t = 0
     assert summary["best_validation_mean"].iloc[1:].tolist() == [0.90, 0.92, 0.92, 0.93]
+
+
+# --- an experiment's identity, its directory's lock, damaged run files (issue 14, item 1) ---------------------------
+
+def test_a_strategy_whose_identity_cannot_be_described_is_refused(nasbench, tmp_path):
+    from np_lib.predictor import NeuralPredictor
+    from np_lib.search import IdentityError, NeuralPredictorSearch
+
+    def factory(epochs):  # a closure: its behaviour is in `epochs`, which a name does not capture
+        return lambda seed: NeuralPredictor(epochs=epochs, seed=seed)
+
+    for predictor in (factory(3), factory(4), lambda seed: NeuralPredictor(seed=seed)):
+        strategy = NeuralPredictorSearch(predictor=predictor, N=10)
+        with pytest.raises(IdentityError, match=r"NeuralPredictorSearch.predictor = .*lambda.* cannot be described"):
+            experiment_directory(tmp_path, strategy, nasbench, budget=20)
+        with pytest.raises(IdentityError, match="stale runs"):
+            run_experiment(strategy, nasbench, budget=20, runs=1, directory=tmp_path / "x", progress=False)
+    assert not (tmp_path / "x" / "manifest.json").exists()
+    # Described: estimators by class and every get_params() value, classes and partials of them.
+    names = {experiment_directory(tmp_path, NeuralPredictorSearch(predictor=p, N=10), nasbench, budget=20).name
+             for p in (NeuralPredictor(epochs=3), NeuralPredictor(epochs=4), NeuralPredictor(epochs=3, dropout=0.2),
+                       NeuralPredictor, functools.partial(NeuralPredictor, epochs=3),
+                       functools.partial(NeuralPredictor, epochs=4))}
+    assert len(names) == 6
+    described = NeuralPredictorSearch(predictor=NeuralPredictor(epochs=3), N=10).describe()
+    assert described["class"] == "np_lib.search.NeuralPredictorSearch"
+    assert described["predictor"]["class"] == "np_lib.predictor.NeuralPredictor"
+    assert described["predictor"]["epochs"] == 3 and described["predictor"]["fc_sizes"] == [128]
+
+
+@dataclasses.dataclass(frozen=True)
+class _PickyRandomSearch(RandomSearch):
+    """Random search with a parameter a manifest cannot describe (a plain function)."""
+    hook: object = None
+
+
+def test_an_undescribable_strategy_still_runs_in_memory(nasbench):
+    experiment = run_experiment(_PickyRandomSearch(hook=lambda: None), nasbench, budget=5, runs=2, progress=False)
+    assert "cannot be described" in experiment.manifest["strategy"]["undescribed"]
+    pd.testing.assert_frame_equal(experiment.table(),
+                                  run_experiment(RandomSearch(), nasbench, budget=5, runs=2, progress=False).table())
+
+
+def test_the_data_fingerprint_covers_every_value_a_run_can_read(nasbench, tmp_path):
+    evolution = RegularizedEvolution(population_size=10, tournament_size=3)
+    before = experiment_directory(tmp_path, evolution, nasbench, budget=BUDGET)
+    changed = synthetic_benchmark()
+    changed.table.loc[7, "test_accuracy_108_r2"] += 1e-9  # a third run's test accuracy: simulate(0) may not read it
+    assert experiment_directory(tmp_path, evolution, changed, budget=BUDGET) != before
+    assert experiment_directory(tmp_path, evolution, synthetic_benchmark(), budget=BUDGET) == before
+
+
+_SEEN_AT_SEARCH: list = []
+
+
+@dataclasses.dataclass(frozen=True)
+class _PeekingRandomSearch(RandomSearch):
+    """Random search that records its experiment directory's files when a search starts."""
+    directory: str = ""
+
+    def search(self, *args, **kwargs):
+        _SEEN_AT_SEARCH.append(sorted(p.name for p in Path(self.directory).iterdir() if not p.name.startswith(".")))
+        return super().search(*args, **kwargs)
+
+
+def test_the_manifest_is_written_before_the_first_run(nasbench, tmp_path):
+    _SEEN_AT_SEARCH.clear()
+    strategy = _PeekingRandomSearch(directory=str(tmp_path))
+    run_experiment(strategy, nasbench, budget=5, runs=2, directory=tmp_path, progress=False)
+    assert _SEEN_AT_SEARCH == [["manifest.json"], ["manifest.json", "run_00000.npz"]]
+    assert load_experiment(tmp_path).manifest["strategy"]["directory"] == str(tmp_path)
+    with pytest.raises(ValueError, match="holds a different experiment"):
+        run_experiment(strategy, nasbench, budget=6, runs=1, directory=tmp_path, progress=False)
+
+
+def test_runs_without_a_manifest_are_never_adopted(nasbench, tmp_path):
+    run_experiment(RandomSearch(), nasbench, budget=5, runs=2, directory=tmp_path, progress=False)
+    (tmp_path / "manifest.json").unlink()
+    with pytest.raises(ValueError, match=r"2 run file\(s\) but no manifest.json: .* not adopted"):
+        run_experiment(RandomSearch(), nasbench, budget=5, runs=2, directory=tmp_path, progress=False)
+
+
+def test_damaged_or_foreign_run_files_are_named_and_recomputed(nasbench, tmp_path):
+    args = dict(budget=BUDGET, runs=4, seed=3, progress=False)
+    reference = run_experiment(RandomSearch(), nasbench, directory=tmp_path / "a", **args)
+    run_experiment(RandomSearch(), nasbench, directory=tmp_path / "other", **{**args, "seed": 4})
+    (tmp_path / "a" / "run_00000.npz").write_bytes(b"")                      # empty
+    data = (tmp_path / "a" / "run_00001.npz").read_bytes()
+    (tmp_path / "a" / "run_00001.npz").write_bytes(data[:len(data) // 2])   # truncated
+    (tmp_path / "a" / "run_00003.npz").write_bytes((tmp_path / "other" / "run_00003.npz").read_bytes())  # seed 4's
+    with pytest.warns(RuntimeWarning) as caught:
+        loaded = load_experiment(tmp_path / "a")
+    assert [r.rep for r in loaded.runs] == [2]
+    messages = " ".join(str(w.message) for w in caught)
+    for name in ("run_00000.npz", "run_00001.npz", "run_00003.npz"):
+        assert name in messages
+    recomputed = []
+    with pytest.warns(RuntimeWarning) as caught:
+        resumed = run_experiment(RandomSearch(), nasbench, directory=tmp_path / "a",
+                                 on_run=lambda run: recomputed.append(run.rep), **args)
+    assert [str(w.message).split(": ", 1)[1] for w in caught if w.category is RuntimeWarning] == [
+        "unreadable run file (EOFError: No data left in file); recomputing it",
+        "unreadable run file (BadZipFile: File is not a zip file); recomputing it",
+        f"holds repetition 3 with seeds {', '.join(map(str, run_seeds(4, 3)))}, not this experiment's; recomputing it"]
+    assert recomputed == [0, 1, 3]
+    pd.testing.assert_frame_equal(resumed.table(), reference.table())
+    pd.testing.assert_frame_equal(load_experiment(tmp_path / "a").table(), reference.table())
+
+
+_RACER = """
+import pathlib, sys, time
+sys.path.insert(0, sys.argv[1])
+from test_experiment import synthetic_benchmark
+from np_lib.experiment import run_experiment
+from np_lib.search import RandomSearch
+
+class SlowRandomSearch(RandomSearch):
+    def search(self, *args, **kwargs):
+        time.sleep(0.5)  # long enough for both processes to be inside run_experiment at once
+        return super().search(*args, **kwargs)
+
+bench = synthetic_benchmark()
+print("ready", flush=True)
+go = pathlib.Path(sys.argv[3])
+while not go.exists():
+    time.sleep(0.005)
+run_experiment(SlowRandomSearch(), bench, budget=int(sys.argv[2]), runs=3, directory=sys.argv[4], progress=False)
+"""
+
+
+def test_two_experiments_started_at_once_in_one_directory_one_wins(tmp_path):
+    script, go, directory = tmp_path / "racer.py", tmp_path / "go", tmp_path / "exp"
+    script.write_text(_RACER)
+    racers = {budget: subprocess.Popen([sys.executable, str(script), str(Path(__file__).parent), str(budget),
+                                        str(go), str(directory)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       text=True) for budget in (10, 11)}
+    try:
+        for proc in racers.values():
+            assert proc.stdout.readline().strip() == "ready"
+        go.touch()
+        outcome = {budget: (proc.wait(timeout=120), proc.stderr.read()) for budget, proc in racers.items()}
+    finally:
+        for proc in racers.values():
+            proc.kill()
+    winners = [budget for budget, (rc, _) in outcome.items() if rc == 0]
+    assert len(winners) == 1, outcome
+    (loser_rc, loser_err), = [o for budget, o in outcome.items() if budget != winners[0]]
+    assert "is in use: another process is running an experiment there" in loser_err \
+        or "holds a different experiment" in loser_err, loser_err
+    experiment = load_experiment(directory)
+    assert experiment.manifest["budget"] == winners[0]
+    assert [len(run.trace) for run in experiment.runs] == [winners[0]] * 3

@@ -16,11 +16,15 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..storage import atomic_path, cache_dir
+from ..workers import spawn_problem, watch_parent
 from .cell import (HASH_LABEL, INPUT, INTERIOR_OPS, MAX_EDGES, MAX_VERTICES, OP_INDEX, OUTPUT,
                    Cell, CellArray, InvalidCellError, _hash_lists)
 
@@ -167,9 +171,37 @@ def _hash_chunk(args) -> list[str]:
     return out
 
 
-def _enumerate(progress: bool, workers: int) -> CellArray:
+def _hash_in_workers(chunks, workers: int, bar) -> list[str]:
+    """The chunks' hashes from ``workers`` spawned processes, or ``[]`` (with a warning) where they cannot run.
+
+    Never hangs (issue 14, item 5): a main script that spawned workers cannot
+    re-import (one read from standard input) is detected before any start, and
+    workers that die anyway break the ``ProcessPoolExecutor`` (a
+    ``multiprocessing.Pool`` would replace them forever); either way the caller
+    hashes in this process instead, at the same result.
+    """
+    problem = spawn_problem()
+    if problem is None:
+        hashes: list[str] = []
+        try:
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                     initializer=watch_parent, initargs=(os.getpid(),)) as pool:
+                for part in pool.map(_hash_chunk, chunks):
+                    hashes.extend(part)
+                    bar.update(len(part))
+            return hashes
+        except BrokenProcessPool as e:
+            problem = f"its worker processes died ({e})"
+            bar.reset()
+    warnings.warn(f"enumerate_cells: {problem}; hashing in this one process instead (about a minute "
+                  "for the whole space)", RuntimeWarning, stacklevel=4)
+    return []
+
+
+def _enumerate(progress: bool, workers: int, max_vertices: int = MAX_VERTICES) -> CellArray:
+    """The unique cells of 2..``max_vertices`` vertices, sorted by hash (smaller ``max_vertices``: tests)."""
     mats7, ops7, hash_labels = [], [], []
-    for n in range(2, MAX_VERTICES + 1):
+    for n in range(2, max_vertices + 1):
         mats, interior = _unique_labelled(n)
         padded = np.zeros((len(mats), MAX_VERTICES, MAX_VERTICES), np.uint8)
         padded[:, :n, :n] = mats
@@ -185,11 +217,8 @@ def _enumerate(progress: bool, workers: int) -> CellArray:
     hashes = []
     with tqdm(total=total, desc="hashing NAS-Bench-101 cells", unit="cell", disable=not progress) as bar:
         if workers > 1:
-            with multiprocessing.get_context("spawn").Pool(workers) as pool:
-                for part in pool.imap(_hash_chunk, chunks):
-                    hashes.extend(part)
-                    bar.update(len(part))
-        else:
+            hashes = _hash_in_workers(chunks, workers, bar)
+        if not hashes:
             for chunk in chunks:
                 hashes.extend(_hash_chunk(chunk))
                 bar.update(len(chunk[0]))
