@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -88,7 +89,9 @@ def test_cli_failure_names_notebook_and_cell(notebooks: Path, tmp_path: Path):
     assert '02_boom.ipynb failed in cell 3 (In [4]): `raise ValueError("boom")`' in proc.stderr
     assert "ValueError: boom" in proc.stderr
     assert json.loads((results / "01_tiny.json").read_text())["extra"] == "hello"
-    assert (results / "02_boom.ipynb").is_file()  # executed copy kept, with the traceback
+    assert f"executed copy with the traceback: {results / '02_boom.failed.ipynb'}" in proc.stderr
+    assert (results / "02_boom.failed.ipynb").is_file() and not (results / "02_boom.ipynb").exists()
+    assert sorted(p.name for p in results.iterdir()) == ["01_tiny.ipynb", "01_tiny.json", "02_boom.failed.ipynb"]
 
 
 def test_cli_bad_selection_exits_2(notebooks: Path, capsys: pytest.CaptureFixture):
@@ -137,3 +140,90 @@ def test_nbval_sanitize_rules_mask_volatile_output():
     assert clean("peak memory 812.4 MiB") == "peak memory <SIZE>"
     # numbers that are results, not timings, survive
     assert clean("Kendall tau 0.712 on 5 samples, N=172") == "Kendall tau 0.712 on 5 samples, N=172"
+
+
+# --- a failing run never destroys good results (issue 14, item 6) ---------------------------------------------------
+
+FAIL_AFTER_JSON = WRITE_JSON + """
+if extra == "fail":
+    raise RuntimeError("failed after writing its JSON")
+"""
+
+
+def test_a_failing_rerun_keeps_the_last_good_notebook_and_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("NP_LIB_DATA_DIR", str(tmp_path / "data"))
+    folder, results = tmp_path / "notebooks", tmp_path / "results"
+    folder.mkdir()
+    _notebook(folder / "01_tiny.ipynb", FAIL_AFTER_JSON)
+    rn.run_notebooks(folder, results, parameters={"extra": "good"}, log=lambda line: None)
+    good_notebook, good_json = (results / "01_tiny.ipynb").read_bytes(), (results / "01_tiny.json").read_bytes()
+    with pytest.raises(rn.NotebookFailed) as failure:
+        rn.run_notebooks(folder, results, parameters={"extra": "fail"}, log=lambda line: None)
+    message = str(failure.value)
+    assert f"executed copy with the traceback: {results / '01_tiny.failed.ipynb'}" in message
+    assert "01_tiny.ipynb is unchanged" in message
+    assert f"its results JSON moved to {results / '01_tiny.failed.json'}" in message
+    assert (results / "01_tiny.ipynb").read_bytes() == good_notebook
+    assert (results / "01_tiny.json").read_bytes() == good_json
+    assert json.loads((results / "01_tiny.failed.json").read_text())["extra"] == "fail"
+    failed = nbformat.read(results / "01_tiny.failed.ipynb", as_version=4)
+    assert any("failed after writing its JSON" in str(c.get("outputs")) for c in failed.cells)
+    assert sorted(p.name for p in results.iterdir()) == ["01_tiny.failed.ipynb", "01_tiny.failed.json",
+                                                          "01_tiny.ipynb", "01_tiny.json"]  # no temporary file left
+
+
+def test_a_first_run_that_fails_leaves_no_results_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("NP_LIB_DATA_DIR", str(tmp_path / "data"))
+    folder, results = tmp_path / "notebooks", tmp_path / "results"
+    folder.mkdir()
+    _notebook(folder / "01_tiny.ipynb", FAIL_AFTER_JSON)
+    with pytest.raises(rn.NotebookFailed):
+        rn.run_notebooks(folder, results, parameters={"extra": "fail"}, log=lambda line: None)
+    assert sorted(p.name for p in results.iterdir()) == ["01_tiny.failed.ipynb", "01_tiny.failed.json"]
+
+
+def test_cli_empty_only_is_an_error(notebooks: Path, capsys: pytest.CaptureFixture):
+    from np_lib.__main__ import main
+
+    assert main(["run-notebooks", "--notebooks-dir", str(notebooks), "--only", ""]) == 2
+    assert "--only needs at least one notebook" in capsys.readouterr().err
+    assert main(["run-notebooks", "--notebooks-dir", str(notebooks), "--only", " , "]) == 2
+
+
+def test_cli_unknown_parameter_is_an_error_listing_the_parameters(notebooks: Path, tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture):
+    from np_lib.__main__ import main
+
+    results = tmp_path / "results"
+    assert main(["run-notebooks", "--notebooks-dir", str(notebooks), "--results-dir", str(results),
+                 "-p", "sedd", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown parameter 'sedd': no selected notebook declares it in its parameters cell" in err
+    assert "  01_tiny.ipynb: results_dir, data_dir, extra" in err
+    assert not results.exists()  # refused before anything ran
+    assert rn.check_parameters(rn.discover(notebooks), {"extra": 1}) == \
+        {notebooks / "01_tiny.ipynb": {"extra": 1}, notebooks / "02_boom.ipynb": {"extra": 1}}
+
+
+def test_cli_unwritable_results_directory_is_a_one_line_error(notebooks: Path, tmp_path: Path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    proc = subprocess.run(
+        [sys.executable, "-m", "np_lib", "run-notebooks", "--notebooks-dir", str(notebooks),
+         "--results-dir", str(blocker / "results"), "--only", "01"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [f"error: cannot write to the results directory {blocker / 'results'} "
+                                        "(Not a directory); pass --results-dir DIR"]
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root may write anywhere")
+def test_read_only_results_directory_is_refused_before_running(notebooks: Path, tmp_path: Path):
+    results = tmp_path / "results"
+    results.mkdir()
+    results.chmod(0o555)
+    try:
+        with pytest.raises(PermissionError, match="cannot write to the results directory"):
+            rn.run_notebooks(notebooks, results, only=["01"], log=lambda line: None)
+    finally:
+        results.chmod(0o755)
