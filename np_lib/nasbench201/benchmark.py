@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..datasets import locate
-from ..nasbench101.benchmark import TrainingOutcomes
+from ..protocol import Outcomes
 from .cell import NUM_CELLS, check_cells, format_many, is_connected, parse_many, to_code
 
 DATASET = "nasbench201"
@@ -113,7 +113,7 @@ class NASBench201:
 
         return NASBench201Space(self, device)
 
-    def simulate(self, seed: int = 0, epochs: int = EPOCHS) -> TrainingOutcomes:
+    def simulate(self, seed: int = 0, epochs: int = EPOCHS) -> Outcomes:
         """"Train" every cell: the outcome the searches of section 4.1 see.
 
         The data holds only the **mean over NAS-Bench-201's training seeds**, no
@@ -132,7 +132,7 @@ class NASBench201:
         no_time.setflags(write=False)
         run = np.zeros(NUM_CELLS, np.int64)
         run.setflags(write=False)
-        return TrainingOutcomes(seed=int(seed), epochs=EPOCHS, run=run,
+        return Outcomes(seed=int(seed), epochs=EPOCHS, run=run,
                                 validation_accuracy=self.validation_accuracy,
                                 test_accuracy=self.test_accuracy, training_time=no_time,
                                 has_test_accuracy=True)

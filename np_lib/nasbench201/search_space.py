@@ -62,11 +62,7 @@ class NASBench201Space:
         outcomes = self.bench.simulate(seed)
         if archs is self.pool:
             return outcomes
-        rows = self.index(archs)
-        return type(outcomes)(seed=outcomes.seed, epochs=outcomes.epochs, run=outcomes.run[rows],
-                              validation_accuracy=outcomes.validation_accuracy[rows],
-                              test_accuracy=outcomes.test_accuracy[rows],
-                              training_time=outcomes.training_time[rows], has_test_accuracy=True)
+        return outcomes[self.index(archs)]
 
     def mutate(self, cell, rng, rate: float | None = None) -> np.ndarray:
         """NAS-Bench-201's mutation of one cell (:func:`np_lib.nasbench201.mutate`): one edge, another op.
