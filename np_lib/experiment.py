@@ -12,11 +12,18 @@ order they ran.
 
 Runs are independent, so they go to any ``concurrent.futures.Executor``
 (serially in-process without one; :func:`process_pool` makes a suitable local
-one). With a ``directory``, each finished run is
-written there at once and atomically (``run_00000.npz`` ..., plus a
-``manifest.json`` describing the experiment); calling :func:`run_experiment`
-again with the same arguments skips the runs already on disk, so an interrupted
-experiment resumes and ends with the same table as an uninterrupted one.
+one). With a ``directory``, a ``manifest.json`` describing the experiment is
+written first, and each finished run at once and atomically
+(``run_00000.npz`` ...); calling :func:`run_experiment` again with the same
+arguments skips the runs already on disk, so an interrupted experiment resumes
+and ends with the same table as an uninterrupted one. The manifest is the
+experiment's identity: the strategy's class and every parameter
+(:meth:`~np_lib.search.Strategy.describe`; a strategy that cannot describe
+itself, e.g. with a lambda as predictor, is refused), the budget, the seed and
+a digest of the data. Runs are adopted only beside an equal manifest and only
+if their seeds are this experiment's; an unreadable run file is named in a
+warning and computed again. One experiment at a time holds a directory (a
+``filelock`` lock), so two started at once cannot both claim it.
 :func:`experiment_directory` names a directory after everything that defines
 an experiment, so changing a parameter starts a new one instead of clashing.
 Each run also records the wall-clock seconds its search took (``Run.seconds``,

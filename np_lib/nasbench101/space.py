@@ -234,7 +234,8 @@ def enumerate_cells(cache: bool = True, progress: bool = True, workers: int | No
     vertices with at most 9 edges, every op labelling, one representative per
     isomorphism class, each with its official module hash. The first call takes
     about a minute (the md5 hashing dominates; it runs on ``workers`` processes,
-    default all cores) and caches the result in :func:`np_lib.storage.cache_dir`;
+    default all cores, or in this one, with a warning, where spawned workers
+    cannot start, e.g. from a script on standard input) and caches the result in :func:`np_lib.storage.cache_dir`;
     later calls load the cache in well under two seconds.
     """
     path = cache_dir() / _CACHE_NAME if cache else None
