@@ -48,6 +48,7 @@ measurement, where no core was idle.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -56,6 +57,8 @@ import multiprocessing
 import os
 import sys
 import time
+import warnings
+import zipfile
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,10 +69,11 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .protocol import Pool, as_pool
-from .search import SearchResult, Strategy, Trace
+from .search import IdentityError, SearchResult, Strategy, Trace
 from .storage import atomic_path
+from .workers import spawn_problem, watch_parent
 
-_FORMAT = 1  # version of the directory layout
+_FORMAT = 2  # version of the directory layout; 2: the manifest covers the strategy's class and all the data
 MANIFEST = "manifest.json"
 METRICS = ("best_validation", "test_of_best", "cumulative_time")
 
@@ -241,9 +245,9 @@ def run_experiment(strategy: Strategy, benchmark, *, budget: int, runs: int, see
     _check_positive("budget", budget)
     _check_positive("runs", runs)
     problem = as_pool(benchmark, pool)
-    manifest = _manifest(strategy, _identified(problem), budget, seed)
-    store = _Store(Path(directory), manifest) if directory is not None else None
-    done = store.load(runs) if store else {}
+    manifest = _manifest(strategy, _identified(problem), budget, seed, strict=directory is not None)
+    store = _Store(Path(directory), manifest) if directory is not None else None  # holds the directory's lock
+    done = store.load(runs, seed) if store else {}
     todo = iter([rep for rep in range(runs) if rep not in done])
 
     def task(rep: int) -> tuple:
@@ -262,7 +266,8 @@ def run_experiment(strategy: Strategy, benchmark, *, budget: int, runs: int, see
         if on_run:
             on_run(run)
 
-    with tqdm(total=runs, initial=len(done), desc=strategy.name, unit="run", disable=not progress) as bar:
+    with store or contextlib.nullcontext(), \
+            tqdm(total=runs, initial=len(done), desc=strategy.name, unit="run", disable=not progress) as bar:
         if executor is None:
             for rep in todo:
                 finish(rep, _timed_search(strategy, *task(rep)))
@@ -304,12 +309,15 @@ def _identified(pool: Pool):
     return pool
 
 
-def _limit_threads(threads: int) -> None:
+def _limit_threads(threads: int, parent_pid: int | None = None) -> None:
+    """A :func:`process_pool` worker's initializer: its thread count, and exit when ``parent_pid`` dies."""
     # Before torch (or numpy's BLAS) is imported in the worker: their thread pools read these.
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[name] = str(threads)
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
+    if parent_pid is not None:
+        watch_parent(parent_pid)
 
 
 def process_pool(workers: int | None = None, threads_per_worker: int = 1) -> ProcessPoolExecutor:
@@ -322,12 +330,22 @@ def process_pool(workers: int | None = None, threads_per_worker: int = 1) -> Pro
     do not oversubscribe the cores; with 1 thread the predictor's floating-point
     results do not depend on how many cores the machine has. Use it as a context
     manager, or call ``shutdown()``; one pool can serve many experiments.
+
+    Workers exit within half a second when this process dies, even by SIGKILL
+    (:func:`np_lib.workers.watch_parent`), so no orphans keep computing. A
+    program whose main script workers cannot re-import (one read from standard
+    input) gets a ``RuntimeError`` here, before any worker starts, instead of
+    workers that die at start.
     """
     workers = workers or os.cpu_count() or 1
     _check_positive("workers", workers)
     _check_positive("threads_per_worker", threads_per_worker)
+    problem = spawn_problem()
+    if problem is not None:
+        raise RuntimeError(f"process_pool: {problem}. Save the script to a file and run that, or run "
+                           "serially (executor=None) or with a concurrent.futures.ThreadPoolExecutor")
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_limit_threads, initargs=(threads_per_worker,))
+                               initializer=_limit_threads, initargs=(threads_per_worker, os.getpid()))
 
 
 def experiment_directory(root: str | Path, strategy: Strategy, benchmark, *, budget: int, seed: int = 0,
@@ -335,13 +353,14 @@ def experiment_directory(root: str | Path, strategy: Strategy, benchmark, *, bud
     """``root/<label>-<digest>``: a directory for this experiment, named after what defines it.
 
     The digest covers everything :func:`run_experiment` checks a directory
-    against (the strategy and its parameters, the budget, the seed, the data),
-    so a changed parameter gets its own directory and resumes there later,
-    while the same experiment always finds its runs. ``label`` defaults to
-    the strategy's name. The number of runs is not part of it: more runs
-    extend an experiment.
+    against (the strategy's class and every parameter, the budget, the seed,
+    the data), so a changed parameter gets its own directory and resumes there
+    later, while the same experiment always finds its runs. ``label`` defaults
+    to the strategy's name. The number of runs is not part of it: more runs
+    extend an experiment. A strategy that cannot describe itself (a lambda as
+    predictor) is refused with a ``ValueError``.
     """
-    manifest = _manifest(strategy, _identified(as_pool(benchmark, pool)), budget, seed)
+    manifest = _manifest(strategy, _identified(as_pool(benchmark, pool)), budget, seed, strict=True)
     digest = hashlib.md5(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:10]
     return Path(root) / f"{label or strategy.name}-{digest}"
 
@@ -351,19 +370,51 @@ def _check_positive(name: str, value) -> None:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
-def _manifest(strategy: Strategy, benchmark, budget: int, seed: int) -> dict:
+def _manifest(strategy: Strategy, benchmark, budget: int, seed: int, strict: bool = True) -> dict:
+    """Everything that determines an experiment's runs, as plain JSON (the runs' count aside).
+
+    ``strict``: refuse (``IdentityError``) a strategy that cannot describe
+    itself; otherwise (an experiment kept only in memory) record why not.
+    """
+    try:
+        described = strategy.describe()
+    except IdentityError as e:
+        if strict:
+            raise IdentityError(f"{e}\n(an experiment directory needs a complete identity, or stale runs "
+                                "could be reused under changed parameters)") from None
+        described = {"strategy": strategy.name, "undescribed": str(e)}
     # Round-trip through JSON so the manifest compares equal to one read back from disk.
-    return json.loads(json.dumps({"format": _FORMAT, "strategy": strategy.describe(), "budget": int(budget),
+    return json.loads(json.dumps({"format": _FORMAT, "strategy": described, "budget": int(budget),
                                   "seed": int(seed), "data": _fingerprint(benchmark)}))
 
 
 def _fingerprint(benchmark) -> dict:
-    """Which data an experiment ran on: the pool's size and a digest of its cells and first simulated run."""
+    """Which data an experiment ran on: a digest of every value a run can read.
+
+    The cells (hashes, matrices, ops) and, for a table-backed benchmark
+    (``benchmark.table``, e.g. NAS-Bench-101), every numeric column: a run
+    draws its outcomes from any of a cell's training runs and epochs
+    (``simulate``). Without a table, the outcomes of ``simulate(0)``.
+    """
     if isinstance(benchmark, Pool):
         return _pool_fingerprint(benchmark)
-    digest = hashlib.md5(benchmark.cells.hashes.astype("S32").tobytes())
-    digest.update(np.ascontiguousarray(benchmark.simulate(0).validation_accuracy, dtype="<f8").tobytes())
-    return {"num_cells": len(benchmark.cells), "digest": digest.hexdigest()}
+    cells = benchmark.cells
+    digest = hashlib.sha256(np.asarray(cells.hashes).astype("S64").tobytes())
+    for name in ("matrices", "ops"):
+        if hasattr(cells, name):
+            digest.update(np.ascontiguousarray(getattr(cells, name)).tobytes())
+    table = getattr(benchmark, "table", None)
+    if isinstance(table, pd.DataFrame):
+        for column in sorted(table.select_dtypes("number").columns):
+            digest.update(column.encode() + b"\0")
+            digest.update(np.ascontiguousarray(table[column].to_numpy(), dtype="<f8").tobytes())
+    else:
+        outcomes = benchmark.simulate(0)
+        for name in sorted(vars(outcomes)) if hasattr(outcomes, "__dict__") else ():
+            value = getattr(outcomes, name)
+            if isinstance(value, np.ndarray):
+                digest.update(name.encode() + b"\0" + np.ascontiguousarray(value, dtype="<f8").tobytes())
+    return {"num_cells": len(cells), "digest": digest.hexdigest()}
 
 
 def _pool_fingerprint(pool: Pool) -> dict:
@@ -382,33 +433,94 @@ def _pool_fingerprint(pool: Pool) -> dict:
     return {"num_cells": len(pool), "digest": digest.hexdigest()}
 
 
+class ExperimentInUse(RuntimeError):
+    """Another process is running an experiment in this directory right now."""
+
+
 class _Store:
     """An experiment directory: ``manifest.json`` and one ``run_{rep:05d}.npz`` per finished run.
 
-    The manifest is written with the first run, so a directory whose first
-    attempt failed before any run finished (say, a budget too large for the
-    pool) holds no claim and can be reused with corrected arguments.
+    Opened for an experiment (``manifest`` given), it takes the directory's
+    lock (``.lock``, a ``filelock.FileLock``) and holds it until :meth:`close`:
+    one experiment at a time per directory, so two started at once cannot
+    both pass the check. Under the lock the manifest is written first
+    (atomically) or compared with the one on disk; run files without a
+    manifest are never adopted. A manifest with no run beside it is the claim
+    of an attempt that failed before its first run (say, a budget too large
+    for the pool): nobody holds the lock, so it is replaced.
     """
+
+    LOCK = ".lock"
 
     def __init__(self, directory: Path, manifest: dict | None = None):
         self.directory = directory
         self.manifest = manifest
-        found = self.read_manifest()
-        if manifest is not None and found is not None and found != manifest:
-            raise ValueError(f"{directory} holds a different experiment:\n  on disk: {found}\n  "
-                             f"requested: {manifest}\nuse another directory")
+        self._lock = None
+        if manifest is not None:
+            self._claim(manifest)
+
+    def _claim(self, manifest: dict) -> None:
+        from filelock import FileLock, Timeout
+
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise PermissionError(f"cannot create the experiment directory {self.directory} ({e.strerror})") from None
+        lock = FileLock(self.directory / self.LOCK)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            found = self.read_manifest()
+            raise ExperimentInUse(f"{self.directory} is in use: another process is running an experiment there "
+                                  f"({found['strategy'] if found else 'just starting'}); wait for it, or use "
+                                  "another directory") from None
+        try:
+            found = self.read_manifest()
+            run_files = self.run_files()
+            if found is None and run_files:
+                raise ValueError(f"{self.directory} holds {len(run_files)} run file(s) but no {MANIFEST}: "
+                                 "they cannot be matched to an experiment, so they are not adopted; "
+                                 "delete them or use another directory")
+            if found is not None and found != manifest and run_files:
+                raise ValueError(f"{self.directory} holds a different experiment:\n  on disk: {found}\n  "
+                                 f"requested: {manifest}\nuse another directory")
+            if found != manifest:
+                with atomic_path(self.directory / MANIFEST) as tmp:
+                    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        except BaseException:
+            lock.release()
+            raise
+        self._lock = lock
+
+    def close(self) -> None:
+        """Release the directory for other processes."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> "_Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def read_manifest(self) -> dict | None:
         path = self.directory / MANIFEST
-        return json.loads(path.read_text()) if path.is_file() else None
+        if not path.is_file():
+            return None
+        try:
+            return json.loads(path.read_text())
+        except (ValueError, UnicodeDecodeError) as e:  # written atomically, so only a damaged disk or a hand edit
+            raise ValueError(f"{path} is not a readable manifest ({e}); remove the directory "
+                             "or use another one") from None
 
     def path(self, rep: int) -> Path:
         return self.directory / f"run_{rep:05d}.npz"
 
+    def run_files(self) -> list[Path]:
+        return sorted(self.directory.glob("run_*.npz"))
+
     def save(self, run: Run) -> None:
-        if self.read_manifest() is None:
-            with atomic_path(self.directory / MANIFEST) as tmp:
-                tmp.write_text(json.dumps(self.manifest, indent=2, sort_keys=True) + "\n")
         t = run.trace
         with atomic_path(self.path(run.rep)) as tmp, open(tmp, "wb") as f:
             np.savez(f, rep=run.rep, simulate_seed=run.simulate_seed, search_seed=run.search_seed,
@@ -417,21 +529,40 @@ class _Store:
                      stat_names=np.array(list(run.stats), dtype=str),
                      stat_values=np.array(list(run.stats.values()), dtype=np.int64), seconds=run.seconds)
 
-    def load(self, runs: int | None = None) -> dict[int, Run]:
-        """The saved runs (those with ``rep < runs``, if given) by repetition."""
+    def load(self, runs: int | None = None, seed: int | None = None, unreadable: str = "recomputing it") -> dict[int, Run]:
+        """The saved runs (those with ``rep < runs``, if given) by repetition.
+
+        A run file that cannot be read (empty, truncated, corrupt) or that does
+        not belong here (its repetition differs from its name, or its seeds
+        from those of ``seed``) is named in a ``RuntimeWarning`` and left out,
+        so :func:`run_experiment` computes it again.
+        """
         out = {}
-        for path in sorted(self.directory.glob("run_*.npz")):
-            with np.load(path) as f:
-                rep = int(f["rep"])
-                if runs is not None and rep >= runs:
-                    continue
-                trace = Trace(budgets=np.arange(1, len(f["trained"]) + 1), trained=f["trained"], best=f["best"],
-                              best_validation=f["best_validation"], test_of_best=f["test_of_best"],
-                              cumulative_time=f["cumulative_time"])
-                stats = dict(zip(f["stat_names"].tolist(), f["stat_values"].tolist()))
-                seconds = float(f["seconds"]) if "seconds" in f.files else math.nan
-                out[rep] = Run(rep, int(f["simulate_seed"]), int(f["search_seed"]), trace, stats, seconds)
+        for path in self.run_files():
+            try:
+                run = self._read(path)
+            except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as e:
+                warnings.warn(f"{path}: unreadable run file ({type(e).__name__}: {e}); {unreadable}",
+                              RuntimeWarning, stacklevel=3)
+                continue
+            if path != self.path(run.rep) or (seed is not None and
+                                              (run.simulate_seed, run.search_seed) != run_seeds(seed, run.rep)):
+                warnings.warn(f"{path}: holds repetition {run.rep} with seeds {run.simulate_seed}, "
+                              f"{run.search_seed}, not this experiment's; {unreadable}", RuntimeWarning, stacklevel=3)
+                continue
+            if runs is None or run.rep < runs:
+                out[run.rep] = run
         return out
+
+    @staticmethod
+    def _read(path: Path) -> Run:
+        with open(path, "rb") as file, np.load(file) as f:  # our handle: np.load leaks its own on a bad zip
+            trace = Trace(budgets=np.arange(1, len(f["trained"]) + 1), trained=f["trained"], best=f["best"],
+                          best_validation=f["best_validation"], test_of_best=f["test_of_best"],
+                          cumulative_time=f["cumulative_time"])
+            stats = dict(zip(f["stat_names"].tolist(), f["stat_values"].tolist()))
+            seconds = float(f["seconds"]) if "seconds" in f.files else math.nan
+            return Run(int(f["rep"]), int(f["simulate_seed"]), int(f["search_seed"]), trace, stats, seconds)
 
 
 def load_experiment(directory: str | Path) -> Experiment:
@@ -442,4 +573,5 @@ def load_experiment(directory: str | Path) -> Experiment:
         raise FileNotFoundError(f"{directory} is not an experiment directory: no {MANIFEST}")
     if manifest.get("format") != _FORMAT:
         raise ValueError(f"{directory}: format {manifest.get('format')!r}, this np_lib reads format {_FORMAT}")
-    return Experiment(manifest, [run for _, run in sorted(store.load().items())])
+    runs = store.load(seed=manifest["seed"], unreadable="left out (run_experiment recomputes it)")
+    return Experiment(manifest, [run for _, run in sorted(runs.items())])
