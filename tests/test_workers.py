@@ -145,3 +145,22 @@ def test_a_live_parent_keeps_its_workers(tmp_path):
     assert proc.returncode == 0, proc.stderr
     first, later = json.loads(proc.stdout)
     assert first == later  # the same worker, still alive
+
+
+def test_conversion_of_the_official_file_from_standard_input_falls_back_to_one_process(tmp_path):
+    # The official file's conversion is the third worker pool: the same check, the same fallback.
+    proc = _python(f"""
+import sys
+sys.path.insert(0, {str(TESTS)!r})
+import pyarrow.parquet as pq
+from test_official_format import real_cells, write
+from np_lib.nasbench101 import official
+write({str(tmp_path / 'x.tfrecord')!r}, real_cells(12))
+official.convert({str(tmp_path / 'x.tfrecord')!r}, {str(tmp_path / 'p.parquet')!r}, progress=False, workers=2,
+                 chunk_bytes=4096)
+official.convert({str(tmp_path / 'x.tfrecord')!r}, {str(tmp_path / 's.parquet')!r}, progress=False, workers=1)
+print(pq.read_table({str(tmp_path / 'p.parquet')!r}).equals(pq.read_table({str(tmp_path / 's.parquet')!r})))
+""", stdin=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True"]
+    assert "converting NAS-Bench-101: this program's main script comes from standard input" in proc.stderr

@@ -38,6 +38,7 @@ import json
 import mmap
 import multiprocessing
 import os
+import warnings
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ from google.protobuf.message import DecodeError
 from tqdm.auto import tqdm
 
 from ..storage import atomic_path
+from ..workers import spawn_problem, watch_parent
 from . import tfrecord
 from .cell import OPS, Cell, CellArray
 
@@ -311,12 +313,18 @@ def convert(tfrecord_path: str | os.PathLike, parquet_path: str | os.PathLike, *
 
 def _parse_in_order(slices, workers: int, parallel: bool):
     """Yield :func:`_parse_chunk` of each slice, in file order, on ``workers`` processes if ``parallel``."""
-    if workers == 1 or not parallel:
+    problem = spawn_problem() if workers > 1 and parallel else None
+    if problem is not None:
+        warnings.warn(f"converting NAS-Bench-101: {problem}; parsing in this one process instead",
+                      RuntimeWarning, stacklevel=3)
+    if workers == 1 or not parallel or problem is not None:
         yield from map(_parse_chunk, slices)
         return
     # spawn, not fork: the caller may hold threads (pyarrow, torch) that a fork would copy mid-state.
     # An executor, not multiprocessing.Pool: a worker that dies raises BrokenProcessPool instead of hanging.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    # watch_parent: the workers exit when this process is killed (np_lib.workers).
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=watch_parent, initargs=(os.getpid(),)) as pool:
         pending: deque = deque()
         try:
             for args in slices:  # the framing walk runs here, overlapping the workers' parsing
