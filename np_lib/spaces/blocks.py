@@ -123,19 +123,25 @@ class BlockChainSpace(ChainSpace):
     def check(self, archs) -> np.ndarray:
         """``archs`` as ``(n, L)`` ops of the declared space, or a ValueError naming a bad one."""
         archs = super().check(archs)
+        if self._independent:  # one-layer blocks: ChainSpace's allowed ops say it all
+            return archs
+        # Depths below min_depth cannot pass ChainSpace's check: the skip op is not allowed on
+        # those layers. What is left: no present layer after a skipped one within a block, and
+        # one op per shared block.
+        skipped = archs == self.skip if self.skip is not None else np.zeros(archs.shape, bool)
+        late = skipped[:, :-1] & ~skipped[:, 1:]
+        late[:, self._starts[1:-1] - 1] = False  # a skip at a block's end, then the next block
+        if late.any():
+            i, layer = map(int, np.argwhere(late)[0])
+            b = int(np.searchsorted(self._starts, layer, side="right")) - 1
+            raise ValueError(f"architecture {i}: block {b} (layers {self._starts[b]}-{self._starts[b + 1] - 1}) "
+                             f"skips a layer before a present one: a block's skips come at its end")
         for b, (block, start) in enumerate(zip(self.blocks, self._starts)):
-            part = archs[:, start:start + block.max_depth]
-            present = part != self.skip if self.skip is not None else np.ones(part.shape, bool)
-            depth = present.sum(axis=1)
-            bad = np.flatnonzero((present != (np.arange(block.max_depth) < depth[:, None])).any(axis=1))
-            if len(bad):
-                raise ValueError(f"architecture {int(bad[0])}: block {b} (layers {start}-{start + block.max_depth - 1}) "
-                                 f"skips a layer before a present one: a block's skips come at its end")
-            # Depths below min_depth cannot pass: the skip op is not allowed on those layers.
             if block.shared and block.max_depth > 1:
-                differ = present[:, 1:] & (part[:, 1:] != part[:, :1])
-                bad = np.flatnonzero(differ.any(axis=1))
-                if len(bad):
-                    raise ValueError(f"architecture {int(bad[0])}: the layers of block {b} must share one op, got "
-                                     f"{part[bad[0]][present[bad[0]]].tolist()}")
+                part, gone = archs[:, start:start + block.max_depth], skipped[:, start:start + block.max_depth]
+                differ = ~gone[:, 1:] & (part[:, 1:] != part[:, :1])
+                if differ.any():
+                    i = int(np.flatnonzero(differ.any(axis=1))[0])
+                    raise ValueError(f"architecture {i}: the layers of block {b} must share one op, got "
+                                     f"{part[i][~gone[i]].tolist()}")
         return archs
