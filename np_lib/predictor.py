@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import io
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,7 +56,7 @@ from .encoding import GraphBatch
 from .gcn import GCN, INITS, GraphInputs
 from .nasbench101.cell import Cell, CellArray
 from .nasbench101.encoding import encode
-from .storage import atomic_path
+from .storage import CorruptFileError, read_checked, write_checked
 from .training import train
 from .validation import check_positive, check_seed
 
@@ -70,6 +71,7 @@ ACCURACY_RANGE = (0.10, 1.00)
 PREDICT_CHUNK = 256
 
 _FORMAT = 1  # version of the save() file layout
+_FILE_KIND = "np_lib-estimator"  # the header of a save() file (np_lib.storage.write_checked)
 
 #: The paper's predictor settings, by space (:meth:`NeuralPredictor.preset`).
 PRESETS = {
@@ -335,17 +337,25 @@ class _GCNEstimator:
         self.net_ = net
 
     def save(self, path: str | Path) -> Path:
-        """Write the fitted model (parameters and weights) to ``path``, atomically."""
-        path = Path(path)
-        state = self._state()
-        with atomic_path(path) as tmp:
-            torch.save(state, tmp)
-        return path
+        """Write the fitted model (parameters and weights) to ``path``, atomically, with a checksum
+        (:func:`np_lib.storage.write_checked`) that :meth:`load` verifies."""
+        buffer = io.BytesIO()
+        torch.save(self._state(), buffer)
+        return write_checked(path, buffer.getvalue(), _FILE_KIND)
 
     @classmethod
     def load(cls, path: str | Path):
-        """Read a model written by :meth:`save` of the same class."""
-        state = torch.load(Path(path), weights_only=True)
+        """Read a model written by :meth:`save` of the same class.
+
+        The file is verified first: an empty, truncated or altered file (one
+        changed byte) is a :class:`~np_lib.storage.CorruptFileError` naming
+        it. A saved model cannot be rebuilt, so it is never used unverified.
+        """
+        payload = read_checked(path, _FILE_KIND)
+        try:
+            state = torch.load(io.BytesIO(payload), weights_only=True)
+        except Exception as e:  # verified bytes that torch cannot read: another torch's format
+            raise CorruptFileError(f"{path}: torch cannot read the saved model ({type(e).__name__}: {e})") from None
         if not isinstance(state, dict) or state.get("format") != _FORMAT:
             raise ValueError(f"{path} is not a model file written by np_lib's save()")
         if state["class"] != cls.__name__:

@@ -24,10 +24,14 @@ def real_cells(n: int) -> CellArray:
 
 
 def many_cells(n: int) -> CellArray:
-    """``n`` cells with distinct made-up hashes (real graphs, repeated): a pool big enough for statistics."""
-    base = real_cells(5)
-    pick = np.arange(n) % len(base)
-    return CellArray(base.matrices[pick], base.ops[pick], [f"{i:032x}" for i in range(n)])
+    """``n`` distinct real cells (a loader checks every graph against its hash): a pool for statistics."""
+    cells = {}
+    for k in range(20 * n):
+        cell = random_cell(10_000 + k)
+        cells.setdefault(cell.hash, cell)
+        if len(cells) == n:
+            return CellArray.from_cells(cells.values())
+    raise AssertionError("too few distinct cells")
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +53,8 @@ def write(path, cells, epochs, seed=0):
 
 
 def cache_files(tmp_path):
-    return sorted(p.name for p in (tmp_path / "cache").iterdir())
+    """The cache files, without their seals."""
+    return sorted(p.name for p in (tmp_path / "cache").iterdir() if not p.name.endswith(".seal.json"))
 
 
 # --- official files -----------------------------------------------------------------
@@ -58,7 +63,7 @@ def cache_files(tmp_path):
 def test_load_official_round_trip(tmp_path, cells, epochs):
     source = tmp_path / "nasbench_full.tfrecord"
     metrics = write(source, cells, epochs)
-    bench = benchmark.load(source, progress=False)
+    bench = benchmark.load(source, progress=False, partial=True)
     assert (bench.source, bench.path, bench.epochs, bench.num_runs, bench.has_test_accuracy) == \
         ("official", source, epochs, 3, True)
     assert len(bench) == len(cells) == len(bench.table)
@@ -86,7 +91,7 @@ def test_load_official_round_trip(tmp_path, cells, epochs):
 def test_cache_is_reused_and_refreshed(tmp_path, cells, monkeypatch):
     source = tmp_path / "nasbench_only108.tfrecord"
     write(source, cells, (108,))
-    first = benchmark.load(source, progress=False)
+    first = benchmark.load(source, progress=False, partial=True)
     [cache] = cache_files(tmp_path)
     assert cache.startswith("nasbench101_nasbench_only108_") and cache.endswith(".parquet")
     meta = official.read_metadata(tmp_path / "cache" / cache)
@@ -95,14 +100,14 @@ def test_cache_is_reused_and_refreshed(tmp_path, cells, monkeypatch):
     calls = []
     with monkeypatch.context() as patched:
         patched.setattr(official, "convert", lambda *a, **k: calls.append(a))
-        second = benchmark.load(source, progress=False)
+        second = benchmark.load(source, progress=False, partial=True)
     assert calls == []  # read from the cache, no conversion
     pd.testing.assert_frame_equal(first.table, second.table)
 
     # A new file (different content, size and mtime) is converted again, and the stale cache removed.
     write(source, real_cells(7), (108,), seed=1)
     os.utime(source, ns=(source.stat().st_atime_ns, source.stat().st_mtime_ns + 10**9))
-    third = benchmark.load(source, progress=False)
+    third = benchmark.load(source, progress=False, partial=True)
     assert len(third) == 7
     [new_cache] = cache_files(tmp_path)
     assert new_cache != cache
@@ -115,9 +120,9 @@ def test_cache_is_reused_and_refreshed(tmp_path, cells, monkeypatch):
 def test_stale_format_version_is_reconverted(tmp_path, cells, monkeypatch):
     source = tmp_path / "nasbench_only108.tfrecord"
     write(source, cells, (108,))
-    benchmark.load(source, progress=False)
+    benchmark.load(source, progress=False, partial=True)
     monkeypatch.setattr(official, "FORMAT_VERSION", official.FORMAT_VERSION + 1)
-    bench = benchmark.load(source, progress=False)
+    bench = benchmark.load(source, progress=False, partial=True)
     [cache] = cache_files(tmp_path)
     assert official.read_metadata(tmp_path / "cache" / cache)["format_version"] == official.FORMAT_VERSION
     assert len(bench) == len(cells)
@@ -134,7 +139,7 @@ def test_unwritable_cache_dir_is_a_clear_permission_error(tmp_path, cells, monke
         monkeypatch.setattr(os, "access", lambda path, mode: (os.stat(path).st_mode >> 6) & mode == mode)
     try:
         with pytest.raises(PermissionError, match=f"{cache}.*not writable.*NP_LIB_CACHE_DIR"):
-            benchmark.load(source, progress=False)
+            benchmark.load(source, progress=False, partial=True)
         assert list(cache.iterdir()) == []
     finally:
         cache.chmod(0o700)
@@ -152,7 +157,7 @@ def test_failed_cache_write_leaves_nothing(tmp_path, cells, monkeypatch):
 
     monkeypatch.setattr(pq, "write_table", disk_full)
     with pytest.raises(OSError, match="No space left"):
-        benchmark.load(source, progress=False)
+        benchmark.load(source, progress=False, partial=True)
     assert cache_files(tmp_path) == []
 
 
@@ -164,9 +169,11 @@ def test_missing_data_lists_where_it_looked(tmp_path):
     message = str(error.value)
     data = tmp_path / "data"
     for folder in (data / "nasbench101", data):
-        for name in ("nasbench_only108.tfrecord", "nasbench_full.tfrecord", "nasbench101_sample20k.csv"):
+        for name in ("nasbench_only108.tfrecord", "nasbench_full.tfrecord", "data-20k.json",
+                     "nasbench101_sample20k.csv"):
             assert str(folder / name) in message
-    assert "download()" in message and "NP_LIB_DATA_DIR" in message
+    assert "python -m np_lib fetch nasbench101-sample" in message and "NP_LIB_DATA_DIR" in message
+    assert "shared" not in message
 
 
 def test_auto_detect_prefers_only108_then_full_then_sample(tmp_path, cells):
@@ -179,14 +186,14 @@ def test_auto_detect_prefers_only108_then_full_then_sample(tmp_path, cells):
     assert benchmark.find_data() == data / "nasbench_full.tfrecord"
     write(data / "nasbench101" / "nasbench_only108.tfrecord", cells, (108,))
     assert benchmark.find_data() == data / "nasbench101" / "nasbench_only108.tfrecord"
-    bench = benchmark.load(progress=False)
+    bench = benchmark.load(progress=False, partial=True)
     assert bench.epochs == (108,) and bench.source == "official"
 
 
 def test_unknown_epoch_budget(tmp_path, cells):
     source = tmp_path / "nasbench_only108.tfrecord"
     write(source, cells, (108,))
-    bench = benchmark.load(source, progress=False)
+    bench = benchmark.load(source, progress=False, partial=True)
     with pytest.raises(ValueError, match=r"no 36-epoch results .* budgets \(108,\)"):
         bench.simulate(0, epochs=36)
 
@@ -196,7 +203,7 @@ def test_unknown_epoch_budget(tmp_path, cells):
 def test_simulate_is_deterministic_and_uniform_over_runs(tmp_path):
     source = tmp_path / "nasbench_only108.tfrecord"
     write(source, many_cells(3000), (108,))
-    bench = benchmark.load(source, progress=False)
+    bench = benchmark.load(source, progress=False, partial=True)
     a, b, c = bench.simulate(1), bench.simulate(1), bench.simulate(2)
     np.testing.assert_array_equal(a.run, b.run)
     np.testing.assert_array_equal(a.validation_accuracy, b.validation_accuracy)
@@ -210,7 +217,7 @@ def test_simulate_is_deterministic_and_uniform_over_runs(tmp_path):
 def test_summary(tmp_path, cells):
     source = tmp_path / "nasbench_only108.tfrecord"
     metrics = write(source, cells, (108,))
-    summary = benchmark.load(source, progress=False).summary()
+    summary = benchmark.load(source, progress=False, partial=True).summary()
     minutes = metrics.training_time[:, 0, :, 2].mean(axis=1) / 60
     assert summary["num_cells"] == len(cells) and summary["source"] == "official"
     assert summary["has_test_accuracy"] is True

@@ -1,6 +1,7 @@
 """The estimators: output range, determinism, invariance, the two-stage cascade,
 input checks, persistence, and learning on real NAS-Bench-101 data."""
 import copy
+import io
 import os
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from np_lib.nasbench101.cell import CONV3X3, OP_INDEX, CellArray
 from np_lib.nasbench101.encoding import encode
 from np_lib.nasbench101.space import random_cell
 from np_lib.predictor import ACCURACY_RANGE, NeuralClassifier, NeuralPredictor, TwoStagePredictor, _GCNEstimator
+from np_lib.storage import read_checked, write_checked
 
 SMALL = dict(D=16, epochs=30, lr=3e-3, seed=0)  # fits in a second; for behaviour, not quality
 THRESHOLD = 0.885  # about the median of the synthetic labels
@@ -269,10 +271,13 @@ def test_save_load_round_trip(model, two_stage, data, tmp_path):
 
 def test_load_zeroes_subnormal_weights(model, tmp_path):
     # As in files written before training flushed subnormals (np_lib.training).
-    state = torch.load(model.save(tmp_path / "model.pt"), weights_only=True)
+    payload = read_checked(model.save(tmp_path / "model.pt"), "np_lib-estimator")
+    state = torch.load(io.BytesIO(payload), weights_only=True)
     values = torch.tensor([1e-39, -3e-40, 1e-45, 1.2e-38, -0.25])
     state["weights"]["fcs.0.weight"][0, :5] = values
-    torch.save(state, tmp_path / "old.pt")
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    write_checked(tmp_path / "old.pt", buffer.getvalue(), "np_lib-estimator")
     loaded = NeuralPredictor.load(tmp_path / "old.pt")
     assert subnormal_weights(loaded) == 0
     torch.testing.assert_close(loaded.net_.fcs[0].weight[0, :5], torch.tensor([0, 0, 0, 1.2e-38, -0.25]),
@@ -286,9 +291,14 @@ def test_load_checks_the_file(model, tmp_path):
     path = model.save(tmp_path / "model.pt")
     with pytest.raises(ValueError, match="holds a NeuralPredictor, not a TwoStagePredictor"):
         TwoStagePredictor.load(path)
-    torch.save({"something": 1}, tmp_path / "other.pt")
+    buffer = io.BytesIO()
+    torch.save({"something": 1}, buffer)
+    write_checked(tmp_path / "other.pt", buffer.getvalue(), "np_lib-estimator")
     with pytest.raises(ValueError, match="not a model file"):
         NeuralPredictor.load(tmp_path / "other.pt")
+    torch.save({"something": 1}, tmp_path / "plain.pt")  # a torch file without np_lib's checksum header
+    with pytest.raises(ValueError, match="plain.pt is not a np_lib-estimator file written by np_lib"):
+        NeuralPredictor.load(tmp_path / "plain.pt")
 
 
 # -- other search spaces ----------------------------------------------------------------------------

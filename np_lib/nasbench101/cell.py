@@ -128,9 +128,13 @@ class Cell:
 
     def __init__(self, matrix, ops):
         try:
-            m = np.array(matrix, dtype=float)
+            raw = np.asarray(matrix)
         except (TypeError, ValueError) as e:
-            raise InvalidCellError(f"matrix is not numeric: {e}") from None
+            raise InvalidCellError(f"matrix is not a 0/1 array: {e}") from None
+        # Only real numbers: a complex (or text) matrix would otherwise be cast, its imaginary part dropped.
+        if raw.dtype.kind not in "biuf":
+            raise InvalidCellError(f"matrix must hold 0/1 numbers, got an array of dtype {raw.dtype}")
+        m = raw.astype(float)
         if m.ndim != 2 or m.shape[0] != m.shape[1]:
             raise InvalidCellError(f"matrix must be square, got shape {m.shape}")
         if not np.isin(m, (0, 1)).all():
@@ -144,6 +148,9 @@ class Cell:
         if np.tril(m).any():
             raise InvalidCellError("matrix is not strictly upper-triangular: edges must go from a "
                                    "lower to a higher vertex index (a cycle or self-loop otherwise)")
+        if isinstance(ops, (str, bytes)) or not hasattr(ops, "__iter__"):
+            raise InvalidCellError(f"ops must be a sequence of {n} op names or indices (one per vertex), "
+                                   f"got {ops!r}")
         ops = list(ops)
         if len(ops) != n:
             raise InvalidCellError(f"{len(ops)} ops for {n} vertices")

@@ -53,7 +53,7 @@ from tqdm.auto import tqdm
 from ..storage import atomic_path
 from ..workers import spawn_problem, watch_parent
 from . import tfrecord
-from .cell import OPS, Cell, CellArray
+from .cell import HASH_LABEL, OP_INDEX, OPS, Cell, CellArray, module_hash
 
 # pandas and pyarrow are imported in the functions that use them: the spawned worker
 # processes of convert() import this module and need neither (1.5 s each to import here).
@@ -254,8 +254,33 @@ def _parse_chunk(args) -> _Chunk:
     index: dict[str, int] = {}
     codes = np.fromiter((index.setdefault(h, len(index)) for h in hashes), np.int64, len(hashes))
     first = np.unique(codes, return_index=True)[1]
+    for i in first.tolist():
+        problem = _graph_problem(hashes[i], adjacency[i], operations[i])
+        if problem:
+            raise RecordFormatError(f"{path}: record at byte offset {offsets[i]}: {problem}", path,
+                                    int(offsets[i]))
     return _Chunk(list(index), codes, [adjacency[i] for i in first], [operations[i] for i in first],
                   epochs.astype(np.int64), params.astype(np.int64), final, nbytes)
+
+
+def _graph_problem(module_hash_: str, adjacency: str, operations: str) -> str | None:
+    """Why a record's graph is not the cell its module hash names (None if it is).
+
+    Every distinct cell is hashed once at conversion (about 160 us each, in the
+    worker processes: some 70 CPU-seconds for the 423,624 cells), so a table
+    whose graphs and hashes disagree is never cached.
+    """
+    k = int(round(len(adjacency) ** 0.5))
+    if k * k != len(adjacency) or not 2 <= k <= 7 or set(adjacency) - {"0", "1"}:
+        return f"adjacency {adjacency!r} is not a row-major 0/1 matrix of 2..7 vertices"
+    ops = operations.split(",")
+    if len(ops) != k or any(o not in OP_INDEX for o in ops):
+        return f"operations {operations!r} are not {k} NAS-Bench-101 op names"
+    matrix = (np.frombuffer(adjacency.encode("ascii"), np.uint8) - ord("0")).reshape(k, k)
+    actual = module_hash(matrix, [HASH_LABEL[OP_INDEX[o]] for o in ops])
+    if actual != module_hash_:
+        return f"its graph has module hash {actual}, not its key {module_hash_}"
+    return None
 
 
 def _raise_first_bad(data, path, offsets):
@@ -277,7 +302,8 @@ def convert(tfrecord_path: str | os.PathLike, parquet_path: str | os.PathLike, *
     file and run ``r`` in 0..2, ``{metric}_{e}_r{r}`` for each of
     :data:`METRICS` (float64: the official values are float32 stored as
     doubles, so nothing is lost). Runs are numbered in file order; cells are in
-    the order they first appear. Module hashes are trusted, not recomputed.
+    the order they first appear. Each cell's graph must hash to its module hash
+    (:func:`_graph_problem`).
 
     Every CRC is checked, and every cell must have exactly 3 runs at every
     budget the file has. The source's name, size and mtime and
@@ -303,6 +329,7 @@ def convert(tfrecord_path: str | os.PathLike, parquet_path: str | os.PathLike, *
                 chunks.append(chunk)
                 bar.update(chunk.nbytes)
     table, meta = _assemble(chunks, src)
+    meta["num_cells"] = len(table["module_hash"])
     meta.update(format_version=FORMAT_VERSION, source_name=src.name, source_size=stat.st_size,
                 source_mtime_ns=stat.st_mtime_ns)
     table = pa.table(table).replace_schema_metadata({METADATA_KEY: json.dumps(meta)})

@@ -17,13 +17,15 @@ import itertools
 import multiprocessing
 import os
 import warnings
+import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..storage import atomic_path, cache_dir
+from ..storage import CacheRebuiltWarning, cache_dir, cache_problem, sealed_cache
+from ..validation import as_rng, check_count
 from ..workers import spawn_problem, watch_parent
 from .cell import (HASH_LABEL, INPUT, INTERIOR_OPS, MAX_EDGES, MAX_VERTICES, OP_INDEX, OUTPUT,
                    Cell, CellArray, InvalidCellError, _hash_lists)
@@ -33,10 +35,13 @@ NUM_CELLS = 423_624
 
 _INTERIOR = np.array([OP_INDEX[o] for o in INTERIOR_OPS], np.int8)
 _CACHE_NAME = "nasbench101_cells_v1.npz"
+#: What the cache is made from: this enumeration (bump the version when it changes).
+_CACHE_SOURCE = {"what": "enumerate_cells", "version": 1, "num_cells": NUM_CELLS}
 
 
 def _as_rng(seed) -> np.random.Generator:
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    # np_lib.validation.as_rng: an int in [0, 2**63) or a Generator; -1, 2**70 or None a clear ValueError.
+    return as_rng(seed)
 
 
 def random_cell(seed) -> Cell:
@@ -55,7 +60,8 @@ def random_cell(seed) -> Cell:
 
 def sample_cells(pool: CellArray, n: int, seed) -> np.ndarray:
     """Indices of ``n`` distinct cells drawn uniformly from ``pool`` (no replacement)."""
-    if not 0 <= n <= len(pool):
+    n = check_count(n)
+    if n > len(pool):
         raise ValueError(f"cannot draw {n} distinct cells from a pool of {len(pool)}")
     return _as_rng(seed).choice(len(pool), size=n, replace=False)
 
@@ -236,18 +242,33 @@ def enumerate_cells(cache: bool = True, progress: bool = True, workers: int | No
     about a minute (the md5 hashing dominates; it runs on ``workers`` processes,
     default all cores, or in this one, with a warning, where spawned workers
     cannot start, e.g. from a script on standard input) and caches the result in :func:`np_lib.storage.cache_dir`;
-    later calls load the cache in well under two seconds.
+    later calls load the cache in well under two seconds. The cache is sealed
+    (:func:`np_lib.storage.cache_problem`): a truncated or corrupt one is
+    rebuilt with a warning, and a valid one is used even from a read-only
+    cache directory.
     """
-    path = cache_dir() / _CACHE_NAME if cache else None
-    if path is not None and path.exists():
-        with np.load(path) as f:
-            return CellArray(f["matrices"], f["ops"], f["hashes"].astype("<U32"))
+    path = cache_dir(writable=False) / _CACHE_NAME if cache else None
+    if path is not None:
+        problem = cache_problem(path, _CACHE_SOURCE)
+        if problem is None:
+            try:
+                with np.load(path) as f:
+                    return CellArray(f["matrices"], f["ops"], f["hashes"].astype("<U32"))
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:  # sealed yet unreadable
+                problem = f"it cannot be read ({e})"
+        if problem != "there is none":
+            warnings.warn(f"the enumerated-space cache {path} is not usable ({problem}); "
+                          "enumerating the space again (about a minute)", CacheRebuiltWarning, stacklevel=2)
     cells = _enumerate(progress, workers or os.cpu_count() or 1)
     if len(cells) != NUM_CELLS or len(np.unique(cells.hashes)) != NUM_CELLS:
         raise RuntimeError(f"enumeration produced {len(cells)} cells with {len(np.unique(cells.hashes))} "
                            f"distinct hashes; NAS-Bench-101 has {NUM_CELLS}")
     if path is not None:
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as f:
-                np.savez(f, matrices=cells.matrices, ops=cells.ops, hashes=cells.hashes.astype("S32"))
+        try:
+            cache_dir()  # creates it, or says clearly that it is not writable
+            with sealed_cache(path, _CACHE_SOURCE) as tmp:
+                with open(tmp, "wb") as f:
+                    np.savez(f, matrices=cells.matrices, ops=cells.ops, hashes=cells.hashes.astype("S32"))
+        except PermissionError as e:
+            warnings.warn(f"the enumerated space is not cached: {e}", CacheRebuiltWarning, stacklevel=2)
     return cells
