@@ -203,3 +203,28 @@ def test_chain_fast_path_is_the_network(spaces):
     np.testing.assert_allclose(space.predict(model, archs, progress=False), expected, rtol=1e-6, atol=1e-7)
     with pytest.raises(ValueError, match="fitted on 10 node features"):
         model.predict_chains(archs, 3)
+
+
+# --- the shared checks (np_lib.validation) ---------------------------------------------------------
+
+def test_validation_helpers():
+    from np_lib import validation as v
+
+    rng = np.random.default_rng(3)
+    assert v.as_rng(rng) is rng                                              # a caller's stream, threaded through
+    assert v.as_rng(5).integers(1 << 30) == np.random.default_rng(5).integers(1 << 30)
+    assert v.as_rng(np.random.SeedSequence(5)).integers(1 << 30) == np.random.default_rng(5).integers(1 << 30)
+    for seed in (-1, 2 ** 70, 1.5, True, None, "3"):
+        with pytest.raises(ValueError, match="seed must be an integer"):
+            v.as_rng(seed)
+    assert v.check_seed(np.uint32(7)) == 7 and type(v.check_seed(np.int64(7))) is int
+    assert v.check_count(0) == 0 and v.check_positive(np.int8(3), "D") == 3
+    for bad in (-1, 2.0, True, "2"):
+        with pytest.raises(ValueError, match="n must be a non-negative integer"):
+            v.check_count(bad)
+    with pytest.raises(ValueError, match="D must be a positive integer, got 0"):
+        v.check_positive(0, "D")
+    assert v.check_band((75, 85)) == (75.0, 85.0)
+    for band, message in [((85, 75), "low < high"), ((1, np.inf), "finite"), (80, "a pair")]:
+        with pytest.raises(ValueError, match=message):
+            v.check_band(band)
