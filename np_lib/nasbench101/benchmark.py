@@ -67,7 +67,8 @@ class DataError(ValueError):
 
 
 def candidate_paths() -> list[Path]:
-    """Where :func:`load` looks, in order: each file in ``data_dir()/nasbench101/``, then ``data_dir()/``."""
+    """Where :func:`load` looks, in order: each file in ``data_dir()/nasbench101/`` (where
+    ``python -m np_lib fetch`` puts the registry's files), then ``data_dir()/``."""
     base = data_dir()
     return [folder / name for name in PREFERENCE for folder in (base / "nasbench101", base)]
 
@@ -75,11 +76,24 @@ def candidate_paths() -> list[Path]:
 def find_data() -> Path:
     """The preferred NAS-Bench-101 data file present; ``FileNotFoundError`` listing where it looked.
 
-    Something at a candidate path that is not a file (a folder named like the
-    official file) is an error, not a reason to fall back to the sample.
+    The registry's files are found with :func:`np_lib.datasets.locate` (the
+    official file, then the published sample), then the other candidates of
+    :func:`candidate_paths`. Something at a candidate path that is not a file
+    (a folder named like the official file) is an error, not a reason to fall
+    back to the sample.
     """
+    from .. import datasets
+
     candidates = candidate_paths()
+    registered = {}
+    for name in (ONLY108_FILE, JSON_FILE):
+        try:
+            registered[name] = datasets.locate(DATASET[name], name)
+        except datasets.DatasetMissing:
+            pass
     for path in candidates:
+        if path.name in registered and registered[path.name].parent == path.parent:
+            return registered[path.name]
         if path.is_file():
             return path
         if path.exists():
@@ -88,8 +102,8 @@ def find_data() -> Path:
     looked = "\n  ".join(str(p) for p in candidates)
     raise FileNotFoundError(
         f"no NAS-Bench-101 data found. Looked for:\n  {looked}\n"
-        f"Get the 20,001-cell sample with `python -m np_lib fetch nasbench101-sample` (3 MB) or the "
-        f"official file with `python -m np_lib fetch nasbench101-official` (about 499 MB), "
+        f"Get the 20,001-cell sample with `{datasets.fetch_command(DATASET[JSON_FILE])}` (3 MB) or the "
+        f"official file with `{datasets.fetch_command(DATASET[ONLY108_FILE])}` (about 499 MB), "
         f"or set NP_LIB_DATA_DIR to the folder that holds them."
     )
 
