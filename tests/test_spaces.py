@@ -541,3 +541,14 @@ def test_paper_spaces_declared_by_blocks(proxyless, ofa):
     depths = ofa.depths(BlockChainSpace.sample(ofa, 20_000, 0))
     share = np.bincount(depths.ravel(), minlength=5)[2:] / depths.size
     np.testing.assert_allclose(share, np.array([81, 729, 6561]) / 7371, atol=0.01)
+
+
+def test_block_space_mutants_stay_in_the_space(ofa):
+    rng = np.random.default_rng(0)
+    parents = ofa.sample(300, 1)
+    children = np.stack([ofa.mutate(p, rng, rate=4.0) for p in parents])
+    ofa.check(children)                                                      # every mutant is an OFA model
+    assert (children != parents).any(axis=1).mean() > 0.9                    # and most differ from the parent
+    space = _small_blocks()
+    children = np.stack([space.mutate(p, rng, rate=3.0) for p in space.sample(300, 2)])
+    space.check(children)

@@ -145,3 +145,15 @@ class BlockChainSpace(ChainSpace):
                     raise ValueError(f"architecture {i}: the layers of block {b} must share one op, got "
                                      f"{part[i][~gone[i]].tolist()}")
         return archs
+
+    def mutate(self, arch, rng: np.random.Generator, rate: float = 1.0) -> np.ndarray:
+        """:meth:`ChainSpace.mutate`'s per-layer op change, redrawn until the mutant is in the declared
+        space (a change can put a skip before a present layer, or split a shared block); after 100
+        invalid draws the parent itself, which Regularized Evolution redraws (``distinct_child``)."""
+        for _ in range(100):
+            child = super().mutate(arch, rng, rate)
+            try:
+                return self.check(child[None])[0]
+            except ValueError:
+                continue
+        return np.array(arch, dtype=np.int8).reshape(self.num_layers)
