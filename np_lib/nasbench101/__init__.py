@@ -11,7 +11,7 @@ from ..lazy import exports
 
 _EXPORTS = {
     "Cell": "cell", "CellArray": "cell", "InvalidCellError": "cell", "OPS": "cell",
-    "NASBench101": "benchmark", "TrainingOutcomes": "benchmark", "load": "benchmark",
+    "NASBench101": "benchmark", "TrainingOutcomes": "benchmark", "load": "benchmark", "DataError": "benchmark",
     "download": "fetch", "encode": "encoding",
     "NUM_CELLS": "space", "enumerate_cells": "space", "mutate": "space", "random_cell": "space",
     "sample_cells": "space",

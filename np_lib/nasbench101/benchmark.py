@@ -37,6 +37,7 @@ from ..storage import (CacheRebuiltWarning, cache_dir, cache_problem, data_dir, 
 from ..validation import check_seed
 from . import official
 from .cell import HASH_LABEL, OPS, Cell, CellArray, module_hash
+from .space import NUM_CELLS  # what a complete official file holds
 
 ONLY108_FILE = "nasbench_only108.tfrecord"
 FULL_FILE = "nasbench_full.tfrecord"
@@ -50,8 +51,6 @@ PREFERENCE = (ONLY108_FILE, FULL_FILE, JSON_FILE, SAMPLE_FILE)
 #: Dataset (in :mod:`np_lib.datasets`) of each file, for the fetch command a missing file names.
 DATASET = {ONLY108_FILE: "nasbench101-official", FULL_FILE: "nasbench101-official",
            JSON_FILE: "nasbench101-sample", SAMPLE_FILE: "nasbench101-sample"}
-#: Cells in NAS-Bench-101 (Ying et al., 2019): what a complete official file holds.
-NUM_CELLS = 423_624
 #: Bumped whenever the sample's conversion (JSON/CSV to the cached table) changes.
 SAMPLE_FORMAT_VERSION = 1
 # The data-20k.json lists: name in the table -> name in the file.
