@@ -105,6 +105,53 @@ def frontier_curve(latency, accuracy, grid) -> np.ndarray:
     return np.where(position >= 0, best[np.maximum(position, 0)], np.nan)
 
 
+def frontier_summary(trained, outcomes, latency, grid) -> dict[str, float]:
+    """What the models ``trained`` (pool positions) reach on a latency band (Figure 8 middle, right).
+
+    ``trained``: how many; ``frontier_models``: how many are on their
+    validation frontier; ``best_validation_%`` and ``final_of_best_validation_%``
+    (the test measure of that model); ``mean_validation_frontier_%``: the mean
+    over ``grid`` of the staircase through their validation accuracies;
+    ``mean_final_frontier_%``: the same through the final measure of their
+    validation-frontier models (what a user would retrain and report).
+    """
+    trained = np.asarray(trained)
+    lat, val = np.asarray(latency, float)[trained], outcomes.validation_accuracy[trained]
+    test = outcomes.test_accuracy[trained]
+    front = pareto_front(lat, val)
+    return {"trained": len(trained), "frontier_models": len(front),
+            "best_validation_%": 100 * val.max(), "final_of_best_validation_%": 100 * test[np.argmax(val)],
+            "mean_validation_frontier_%": 100 * np.nanmean(frontier_curve(lat, val, grid)),
+            "mean_final_frontier_%": 100 * np.nanmean(frontier_curve(lat[front], test[front], grid))}
+
+
+def compare_frontiers(benchmark, experiments: dict, grid, *, pool=None):
+    """One row per (run, method): :func:`frontier_summary` of each experiment's trained models.
+
+    ``experiments``: ``{method: Experiment}`` of :func:`np_lib.experiment.run_experiment`
+    on ``benchmark`` and ``pool`` (the same arguments as there) with the same
+    seed. The first decides each run's budget: a
+    soft-Pareto search trains N + its own K, and the others (run with a budget
+    at least as large) are cut to that many, so in every run each method
+    trains as many models on the same simulated outcomes. Returns a DataFrame.
+    """
+    import pandas as pd
+
+    pool = as_pool(benchmark, pool)
+    latency = check_latency(pool.latency(), f"{pool.name} latency")
+    rows = []
+    for r, lead in enumerate(next(iter(experiments.values())).runs):
+        outcomes, budget = pool.simulate(lead.simulate_seed), len(lead.trace)
+        for method, experiment in experiments.items():
+            run = experiment.runs[r]
+            if run.simulate_seed != lead.simulate_seed or len(run.trace) < budget:
+                raise ValueError(f"{method}: run {r} has other outcomes or fewer than {budget} models; run it "
+                                 "with the same seed and a budget of at least the longest first-method run")
+            rows.append({"run": r, "method": method, "K": budget - int(lead.stats.get("N", 0)),
+                         **frontier_summary(run.trace.trained[:budget], outcomes, latency, grid)})
+    return pd.DataFrame(rows)
+
+
 def spread_by_prediction(predicted, count: int = 10) -> np.ndarray:
     """Figure 9 (right): the model with the lowest and the highest prediction and ``count - 2``
     models "evenly spaced between those two endpoints": for each of ``count`` evenly spaced

@@ -248,3 +248,29 @@ def test_soft_pareto_old_call_form_gives_the_same_search(macro):
     old = search.search(macro, archs, outcomes, 7)
     new = search.search(Pool(macro, archs), outcomes, None, 7)
     assert np.array_equal(old.trained, new.trained) and old.K == new.K
+
+
+def test_compare_frontiers_gives_every_method_the_same_models_per_run(macro):
+    from np_lib.pareto import compare_frontiers, frontier_summary
+    from np_lib.spaces import in_band
+
+    every = macro.all()
+    band = (3.0, 4.0)
+    archs = every[in_band(macro.latency(every), band)]
+    soft = run_experiment(SoftParetoSearch(NeuralPredictor(D=8, epochs=2), N=10, J=3), macro, pool=archs,
+                          budget=len(archs), runs=2, seed=4, progress=False)
+    longest = max(len(run.trace) for run in soft.runs)
+    rand = run_experiment(RandomSearch(), macro, pool=archs, budget=longest, runs=2, seed=4, progress=False)
+    grid = np.linspace(*band, 101)
+    table = compare_frontiers(macro, {"soft": soft, "random": rand}, grid, pool=archs)
+    assert table["method"].tolist() == ["soft", "random"] * 2
+    for r, run in enumerate(soft.runs):
+        rows = table[table["run"] == r]
+        assert (rows["trained"] == len(run.trace)).all() and (rows["K"] == run.stats["K"]).all()
+        pool = Pool(macro, archs)
+        expected = frontier_summary(rand.runs[r].trace.trained[:len(run.trace)], pool.simulate(run.simulate_seed),
+                                    pool.latency(), grid)
+        assert rows.iloc[1][list(expected)].to_dict() == pytest.approx(expected)
+    short = run_experiment(RandomSearch(), macro, pool=archs, budget=11, runs=2, seed=4, progress=False)
+    with pytest.raises(ValueError, match="fewer than"):
+        compare_frontiers(macro, {"soft": soft, "random": short}, grid, pool=archs)
