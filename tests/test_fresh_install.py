@@ -8,7 +8,7 @@ outside the repository; the data files are served from 127.0.0.1 laid out as
 empty. The notebook's own Colab set-up line (``python -m np_lib fetch ...``)
 fetches what it needs, then papermill runs it to the end.
 
-Slow (a venv, pip, a notebook: about 2-4 minutes on 2 cores), so it runs only with
+Slow (a venv, two pip installs, one notebook), so it runs only with
 ``NP_LIB_FRESH_INSTALL=1``, which ``.ci/run`` sets. pip reuses its cache and the
 machine's local wheels (torch==2.13.0 is installed first, from a local file).
 The enumerated-space cache is ``NP_LIB_CACHE_DIR`` when set (CI's), so the test
