@@ -71,6 +71,7 @@ from tqdm.auto import tqdm
 from .protocol import Pool, as_pool
 from .search import IdentityError, SearchResult, Strategy, Trace
 from .storage import atomic_path
+from .validation import check_positive
 from .workers import spawn_problem, watch_parent
 
 _FORMAT = 2  # version of the directory layout; 2: the manifest covers the strategy's class and all the data
@@ -242,8 +243,8 @@ def run_experiment(strategy: Strategy, benchmark, *, budget: int, runs: int, see
     whole pool. ``on_run(run)`` is called in this process after each run is
     saved. ``progress`` shows a tqdm bar over finished runs.
     """
-    _check_positive("budget", budget)
-    _check_positive("runs", runs)
+    check_positive(budget, "budget")
+    check_positive(runs, "runs")
     problem = as_pool(benchmark, pool)
     manifest = _manifest(strategy, _identified(problem), budget, seed, strict=directory is not None)
     store = _Store(Path(directory), manifest) if directory is not None else None  # holds the directory's lock
@@ -338,8 +339,8 @@ def process_pool(workers: int | None = None, threads_per_worker: int = 1) -> Pro
     workers that die at start.
     """
     workers = workers or os.cpu_count() or 1
-    _check_positive("workers", workers)
-    _check_positive("threads_per_worker", threads_per_worker)
+    check_positive(workers, "workers")
+    check_positive(threads_per_worker, "threads_per_worker")
     problem = spawn_problem()
     if problem is not None:
         raise RuntimeError(f"process_pool: {problem}. Save the script to a file and run that, or run "
@@ -363,11 +364,6 @@ def experiment_directory(root: str | Path, strategy: Strategy, benchmark, *, bud
     manifest = _manifest(strategy, _identified(as_pool(benchmark, pool)), budget, seed, strict=True)
     digest = hashlib.md5(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:10]
     return Path(root) / f"{label or strategy.name}-{digest}"
-
-
-def _check_positive(name: str, value) -> None:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 def _manifest(strategy: Strategy, benchmark, budget: int, seed: int, strict: bool = True) -> dict:

@@ -37,7 +37,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .protocol import Outcomes, Pool, as_pool
-from .validation import as_rng
+from .validation import as_rng, check_count, check_positive
 
 
 @dataclass(frozen=True)
@@ -123,8 +123,7 @@ class Strategy:
         pool = as_pool(pool)
         if len(outcomes.validation_accuracy) != len(pool):
             raise ValueError(f"{len(outcomes.validation_accuracy)} outcomes for a pool of {len(pool)} models")
-        if not isinstance(budget, (int, np.integer)) or isinstance(budget, bool) or budget < 1:
-            raise ValueError(f"budget must be a positive number of trained models, got {budget!r}")
+        check_positive(budget, "budget")  # trained models
         return self._search(pool, outcomes, int(budget), as_rng(seed))
 
     def _search(self, pool: Pool, outcomes: Outcomes, budget: int, rng: np.random.Generator) -> SearchResult:
@@ -240,8 +239,7 @@ class Oracle(Strategy):
 
 def check_predictor_and_N(predictor, N) -> None:
     """Validate the two settings every predictor-driven search shares (here and in :mod:`np_lib.pareto`)."""
-    if not isinstance(N, (int, np.integer)) or isinstance(N, bool) or N < 2:
-        raise ValueError(f"N must be an integer >= 2 (the predictor needs training models), got {N!r}")
+    check_count(N, "N", minimum=2)  # the predictor needs training models
     if not (hasattr(predictor, "clone") or callable(predictor)):
         raise TypeError("predictor must be an estimator with clone(seed=...) or a factory seed -> estimator, "
                         f"got {type(predictor).__name__}")
@@ -391,9 +389,7 @@ class RegularizedEvolution(Strategy):
 
     def __post_init__(self):
         for key in ("population_size", "tournament_size", "max_redraws"):
-            value = getattr(self, key)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{key} must be a positive integer, got {value!r}")
+            check_positive(getattr(self, key), key)
         if self.tournament_size > self.population_size:
             raise ValueError(f"tournament_size {self.tournament_size} exceeds population_size "
                              f"{self.population_size}: a tournament samples distinct members")
