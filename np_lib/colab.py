@@ -27,6 +27,7 @@ NOTEBOOK_DATASETS = {
     "04_search_figure4": ("nasbench101-sample",),
     "05_n_vs_k_figure7": ("nasbench101-sample",),
     "06_latency_constrained_search": ("proxylessnas", "ofa-mbv3", "nas-bench-macro"),
+    "07_nasbench201_search": ("nasbench201",),
 }
 
 CELL_MARK = "# Colab only:"
