@@ -28,6 +28,7 @@ NOTEBOOK_DATASETS = {
     "05_n_vs_k_figure7": ("nasbench101-sample",),
     "06_latency_constrained_search": ("proxylessnas", "ofa-mbv3", "nas-bench-macro"),
     "07_nasbench201_search": ("nasbench201",),
+    "09_bring_your_own_space": ("nas-bench-macro",),
 }
 
 CELL_MARK = "# Colab only:"

@@ -17,7 +17,7 @@ STEMS = sorted(p.stem for p in NOTEBOOKS.glob("0*.ipynb"))
 
 
 def test_every_notebook_is_listed_and_up_to_date(tmp_path):
-    assert STEMS and set(STEMS) == set(colab.NOTEBOOK_DATASETS)
+    assert STEMS and set(STEMS) <= set(colab.NOTEBOOK_DATASETS)  # a new notebook must be listed
     assert all(n in REGISTRY for names in colab.NOTEBOOK_DATASETS.values() for n in names)
     for stem in STEMS:
         shutil.copy(NOTEBOOKS / f"{stem}.ipynb", tmp_path)
@@ -71,5 +71,5 @@ def test_on_colab_it_installs_and_fetches_the_notebooks_datasets(monkeypatch):
 
 def test_readme_badges_name_the_same_repository():
     readme = (NOTEBOOKS.parent / "README.md").read_text()
-    assert all(colab.badge(stem) in readme for stem in STEMS)
+    assert all(colab.badge(stem) in readme for stem in STEMS), "a notebook row in README lacks its badge"
     assert f"https://mybinder.org/v2/gh/{colab.REPOSITORY}/{colab.BRANCH}" in readme
