@@ -249,7 +249,7 @@ class Pool:
 
 
 class _Given:
-    """Architectures handed to a strategy without their space (the form ``search(cells, ...)`` of np_lib <= 0.x).
+    """Architectures handed to a strategy without their space (``search(graphs, ...)``, the form before the protocol).
 
     ``encode`` gives the architectures themselves: estimators accept
     NAS-Bench-101 cells and encoded graphs directly. No mutation, no latency.
