@@ -182,7 +182,7 @@ def load(data_dir: str | os.PathLike | None = None) -> NASBench201:
     nothing is read. The index file must agree with the pickle's ``cellstr``
     column row for row, and the values must be in range (no NaN accuracy,
     percentages in [0, 100]); otherwise a ValueError says what is wrong.
-    Takes about 0.3 s; nothing is cached.
+    Nothing is cached: reading and checking the files is fast (benchmarks/nasbench201_load.py).
     """
     import pandas as pd
     import torch
