@@ -270,6 +270,8 @@ def as_pool(benchmark, archs=None) -> Pool:
     * a :class:`Pool` (returned as is; ``archs`` must be None);
     * a loaded NAS-Bench-101 table (:class:`~np_lib.nasbench101.benchmark.NASBench101`):
       its cells, through :class:`~np_lib.spaces.nasbench101.NASBench101Space`;
+    * a loaded NAS-Bench-201 table (:class:`~np_lib.nasbench201.benchmark.NASBench201`): its
+      ``space()`` without a device (for latency-constrained searches pass ``bench.space(device)``);
     * a :class:`Benchmark` space, with ``archs`` (some of its architectures) or its own ``pool``;
     * a :class:`~np_lib.nasbench101.cell.CellArray` or encoded graphs (the
       older form ``strategy.search(cells, outcomes, budget, seed)``).
@@ -286,6 +288,10 @@ def as_pool(benchmark, archs=None) -> Pool:
         return Pool(NASBench101Space(benchmark), archs)
     if isinstance(benchmark, CellArray):
         return Pool(NASBench101Space(benchmark))
+    from .nasbench201.benchmark import NASBench201
+
+    if isinstance(benchmark, NASBench201):  # its latency(device) is per device: searches use a space
+        return Pool(benchmark.space(), archs)
     if hasattr(benchmark, "evaluate") and hasattr(benchmark, "encode"):
         return Pool(benchmark, archs)
     if hasattr(benchmark, "__len__") and hasattr(benchmark, "__getitem__"):

@@ -73,3 +73,12 @@ def test_neural_predictor_search_trains_better_cells_than_random(bench):
     # 0.873, and 50 random cells' median stays within ~0.01 of it
     assert np.median(top_k) > 0.895
     assert trace.best_validation[-1] >= trace.best_validation[N - 1]
+
+
+def test_run_experiment_takes_the_loaded_table(bench):
+    # The table itself is searchable (as_pool uses bench.space()); before, it was refused.
+    from np_lib.experiment import run_experiment
+
+    direct = run_experiment(Oracle(), bench, budget=3, runs=1, progress=False)
+    assert direct.table()["best_validation"].iloc[-1] == pytest.approx(bench.validation_accuracy[6111])
+    assert len(as_pool(bench)) == 15_625
