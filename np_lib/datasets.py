@@ -300,8 +300,8 @@ def sha256_of(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
 
 
 def _cached_sha256(path: Path) -> str:
-    # Loaders verify on every call; re-hashing an unchanged file each time would cost
-    # ~10 ms per MB, so the sum is kept per (path, size, mtime_ns): a rewrite changes one of them.
+    # Loaders verify on every call and sha256 is not free (benchmarks/README.md, "Checksums"),
+    # so the sum is kept per (path, size, mtime_ns): a rewrite changes one of them.
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _verified:

@@ -32,10 +32,8 @@ kept on disk, not part of the table: it varies from run to run).
 Why runs are not trained "as one batched model": stacking the R predictors of
 an experiment into one network with a leading run dimension
 (``benchmarks/batched_training.py``) computes the same fits (predictions equal
-to 2e-6) and, on one core of the shared 2-core test machine (load average
-2.8-3.0 from other users), took 0.86-0.92 s per model against 1.6 s one by one
-at R = 4-8 (N = 172, 20 epochs: 1.7-1.8x; 1.1x at R = 1, 1.3x at R = 2). It is
-not used: it needs a second implementation of the training loop; it cannot
+to 2e-6) and was faster per model at R = 4-8 (benchmarks/README.md, "Batched
+training"). It is not used: it needs a second implementation of the training loop; it cannot
 batch the two-stage regressors as they are (each run keeps a different number
 of cells above 91%, so different step counts); it speeds up only the fit, not
 the scoring of the candidate pool (a quarter of a run at the notebooks' 50
@@ -324,8 +322,8 @@ def _limit_threads(threads: int, parent_pid: int | None = None) -> None:
 def process_pool(workers: int | None = None, threads_per_worker: int = 1) -> ProcessPoolExecutor:
     """A ``ProcessPoolExecutor`` for :func:`run_experiment`: ``workers`` processes (default: all cores).
 
-    Workers are *spawned* (a fresh interpreter each, about 2-3 s to import
-    torch on first use), not forked: forking a process that already runs
+    Workers are *spawned* (a fresh interpreter each, which imports torch on
+    first use: seconds), not forked: forking a process that already runs
     torch's thread pool, or a Jupyter kernel, can hang. Each worker uses
     ``threads_per_worker`` threads for torch and BLAS, so ``workers`` processes
     do not oversubscribe the cores; with 1 thread the predictor's floating-point

@@ -36,7 +36,7 @@ import numpy as np
 from .protocol import Outcomes, Pool, as_pool
 from .search import SearchResult, Strategy, best_so_far, check_predictor_and_N, fit_on_draw, fresh_estimator
 from .spaces.base import check_latency
-from .validation import as_rng, check_positive
+from .validation import as_rng, check_count, check_positive
 
 
 def _paired(latency, accuracy, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -78,9 +78,7 @@ def soft_pareto(latency, predicted, J: int = 6) -> np.ndarray:
     accuracy is strictly higher than the minimum over the last ``J`` kept
     models (the fastest model is always kept). ``J = 1`` gives :func:`pareto_front`.
     """
-    if not isinstance(J, (int, np.integer)) or isinstance(J, bool) or J < 1:
-        raise ValueError(f"J must be a positive integer (how many previous soft-Pareto models to beat the "
-                         f"worst of), got {J!r}")
+    check_positive(J, "J")  # how many previous soft-Pareto models a new one must beat the worst of
     latency, predicted = _paired(latency, predicted, "predicted accuracies")
     window: deque[float] = deque(maxlen=int(J))
     kept = []
@@ -157,7 +155,8 @@ def spread_by_prediction(predicted, count: int = 10) -> np.ndarray:
     models "evenly spaced between those two endpoints": for each of ``count`` evenly spaced
     targets, the not yet picked model whose prediction is nearest. Indices in target order."""
     predicted = np.asarray(predicted, dtype=float)
-    if not isinstance(count, (int, np.integer)) or count < 2 or count > len(predicted):
+    check_count(count, "count", minimum=2)
+    if count > len(predicted):
         raise ValueError(f"count must be an integer in [2, {len(predicted)}] (the number of models), got {count!r}")
     picked = []
     for target in np.linspace(predicted.min(), predicted.max(), int(count)):
@@ -222,8 +221,7 @@ class SoftParetoSearch(Strategy):
 
     def __post_init__(self):
         check_predictor_and_N(self.predictor, self.N)
-        if not isinstance(self.J, (int, np.integer)) or isinstance(self.J, bool) or self.J < 1:
-            raise ValueError(f"J must be a positive integer, got {self.J!r}")
+        check_positive(self.J, "J")
         if self.max_K is not None:
             check_positive(self.max_K, "max_K")
 

@@ -17,9 +17,9 @@ own size and CRC32C and a fingerprint of what it was made from (for a data
 file, its size and the CRC32C of its whole content: a rewritten source is
 caught even with the same size and modification time). CRC32C, not sha256:
 it catches every flipped bit and every burst of up to 32, which is the damage
-a disk or a copy does, and it runs at about 4 GB/s with SSE4.2 (0.13 s for the
-499 MB official file from the page cache, against 0.6 s for sha256), so
-checking the source on every load costs little.
+a disk or a copy does, and with SSE4.2 it runs several times faster than
+sha256, so checking the source on every load costs little (figures:
+benchmarks/README.md, "Checksums").
 """
 from __future__ import annotations
 

@@ -111,9 +111,9 @@ def cells_from_strings(adjacency, operations, hashes, path=None) -> CellArray:
     """``CellArray.from_strings``, parsing each distinct string only once.
 
     The 423,624 cells have about 2,500 distinct adjacency strings and 364 op
-    strings. ``from_strings`` on every row took 7 s on a 2-core machine (most
-    of it ``np.unique`` sorting long strings); on the distinct ones it is
-    instant, and the load from the cache stays under 2 s. A bad string is a
+    strings. ``from_strings`` on every row is slow (most of it ``np.unique``
+    sorting long strings; benchmarks/README.md, "NAS-Bench-101 loading"); on
+    the distinct ones it is instant. A bad string is a
     :class:`DataError` naming ``path`` and the first row that holds it.
     """
     adj_codes, adj_distinct = pd.factorize(np.asarray(adjacency, dtype=object))
@@ -286,7 +286,7 @@ def load(path: str | os.PathLike | None = None, *, progress: bool = True, partia
     ``.parquet`` cache made by this function. The first load of a file converts
     it into a sealed Parquet cache in ``storage.cache_dir()``; later loads
     verify the seal (the cache's checksum and the source's content
-    fingerprint: 0.13 s for the 499 MB official file) and read the cache. A
+    fingerprint, a CRC32C of the whole file: cheap, see benchmarks/README.md, "Checksums") and read the cache. A
     cache that does not match is rebuilt with a :class:`CacheRebuiltWarning`.
 
     An official file must hold all 423,624 cells (with 3 runs each per epoch
@@ -413,8 +413,8 @@ def check_table(table: pd.DataFrame, path, *, check_graphs: bool = True, kind: s
     value in (1, 100] is reported as a likely percentage); training times are
     finite and >= 0; parameter counts positive integers. With
     ``check_graphs`` each row's graph must have its module hash (the
-    official ``hash_module``; 160 us a cell, so it runs once, when a file is
-    converted). Rows are numbered from 0; ``names`` maps table columns to the
+    official ``hash_module``, too slow for every load, so it runs once, when a
+    file is converted; benchmarks/README.md, "NAS-Bench-101 loading"). Rows are numbered from 0; ``names`` maps table columns to the
     file's own names for the messages.
     """
     hashes = table["module_hash"]

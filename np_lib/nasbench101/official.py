@@ -56,7 +56,7 @@ from . import tfrecord
 from .cell import HASH_LABEL, OP_INDEX, OPS, Cell, CellArray, module_hash
 
 # pandas and pyarrow are imported in the functions that use them: the spawned worker
-# processes of convert() import this module and need neither (1.5 s each to import here).
+# processes of convert() import this module and need neither (seconds each to import).
 
 #: Epoch budgets of ``nasbench_full.tfrecord``; only108 has the last one.
 EPOCH_BUDGETS = (4, 12, 36, 108)
@@ -133,8 +133,8 @@ def _decode_metrics(raw: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarra
     """``(trainable_parameters, final (n, 4) in METRICS order, canonical mask)`` of serialized ModelMetrics.
 
     A vectorised hand decoder for the layout above, with no per-record Python
-    work: on 100k records it measured 2.5 us/record against 6-7 us for
-    ``ModelMetrics.FromString`` (upb) plus attribute reads. Records in any
+    work: about 2.5x faster than ``ModelMetrics.FromString`` (upb) plus
+    attribute reads (benchmarks/README.md, "NAS-Bench-101 loading"). Records in any
     other layout (a checkpoint_path, a missing field, another field order) are
     flagged ``False`` in the mask and left to the protobuf parser.
     """
@@ -266,9 +266,9 @@ def _parse_chunk(args) -> _Chunk:
 def _graph_problem(module_hash_: str, adjacency: str, operations: str) -> str | None:
     """Why a record's graph is not the cell its module hash names (None if it is).
 
-    Every distinct cell is hashed once at conversion (about 160 us each, in the
-    worker processes: some 70 CPU-seconds for the 423,624 cells), so a table
-    whose graphs and hashes disagree is never cached.
+    Every distinct cell is hashed once at conversion, in the worker processes
+    (cost: benchmarks/README.md, "NAS-Bench-101 loading"), so a table whose
+    graphs and hashes disagree is never cached.
     """
     k = int(round(len(adjacency) ** 0.5))
     if k * k != len(adjacency) or not 2 <= k <= 7 or set(adjacency) - {"0", "1"}:
