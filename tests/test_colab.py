@@ -73,3 +73,15 @@ def test_readme_badges_name_the_same_repository():
     readme = (NOTEBOOKS.parent / "README.md").read_text()
     assert all(colab.badge(stem) in readme for stem in STEMS), "a notebook row in README lacks its badge"
     assert f"https://mybinder.org/v2/gh/{colab.REPOSITORY}/{colab.BRANCH}" in readme
+
+
+def test_registry_names_the_notebooks_that_use_each_dataset():
+    # The registry's used_by (shown by `python -m np_lib datasets` and README) must agree with
+    # what each notebook's Colab cell fetches; it had drifted (Macro listed as notebook 08's).
+    from np_lib.colab import NOTEBOOK_DATASETS
+    from np_lib.datasets import REGISTRY
+
+    for notebook, names in NOTEBOOK_DATASETS.items():
+        for name in names:
+            used = " ".join(REGISTRY[name].used_by)
+            assert notebook[:2] in used, f"{name}: used_by {REGISTRY[name].used_by} omits notebook {notebook}"
