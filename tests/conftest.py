@@ -6,6 +6,7 @@ Fixtures:
   sample_csv     the 20,001-cell NAS-Bench-101 sample; the test is skipped without it
   sample_table   the sample as a DataFrame
   tmp_cache_dir  a fresh NP_LIB_CACHE_DIR for one test
+  nasbench201    NAS-Bench-201 loaded (np_lib.nasbench201.load); skipped without its files
 """
 from __future__ import annotations
 
@@ -49,3 +50,15 @@ def sample_table(sample_csv: Path):
     import pandas as pd
 
     return pd.read_csv(sample_csv, dtype={"module_adjacency": str})
+
+
+@pytest.fixture(scope="session")
+def nasbench201():
+    """NAS-Bench-201 loaded from the data directory; the test is skipped without its files."""
+    import np_lib.nasbench201 as nb
+    from np_lib.datasets import DatasetMissing
+
+    try:
+        return nb.load()
+    except DatasetMissing as e:
+        pytest.skip(f"NAS-Bench-201 data not found ({e}); set NP_LIB_DATA_DIR")

@@ -17,15 +17,6 @@ RESNET = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_c
 BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 
 
-@pytest.fixture(scope="module")
-def bench():
-    from np_lib.datasets import DatasetMissing
-
-    try:
-        return nb.load()
-    except DatasetMissing as e:
-        pytest.skip(f"NAS-Bench-201 data not found ({e}); set NP_LIB_DATA_DIR")
-
 
 def test_official_index_order(bench, data_dir):
     import torch
@@ -165,3 +156,8 @@ def test_neural_predictor_ranks_held_out_cells(bench):
     model = NeuralPredictor(seed=0, epochs=100).fit(graphs[train], y[train])
     tau = kendall_tau(y[held_out], model.predict(graphs[held_out]))
     assert tau > 0.5, tau
+
+
+@pytest.fixture(scope="module")
+def bench(nasbench201):
+    return nasbench201

@@ -14,15 +14,6 @@ from np_lib.protocol import as_pool
 from np_lib.search import NeuralPredictorSearch, Oracle, RandomSearch, RegularizedEvolution
 
 
-@pytest.fixture(scope="module")
-def bench():
-    from np_lib.datasets import DatasetMissing
-
-    try:
-        return nb.load()
-    except DatasetMissing as e:
-        pytest.skip(f"NAS-Bench-201 data not found ({e}); set NP_LIB_DATA_DIR")
-
 
 def test_the_pool_is_the_space_in_official_order(bench):
     pool = as_pool(bench.space("pixel3"))
@@ -82,3 +73,8 @@ def test_run_experiment_takes_the_loaded_table(bench):
     direct = run_experiment(Oracle(), bench, budget=3, runs=1, progress=False)
     assert direct.table()["best_validation"].iloc[-1] == pytest.approx(bench.validation_accuracy[6111])
     assert len(as_pool(bench)) == 15_625
+
+
+@pytest.fixture(scope="module")
+def bench(nasbench201):
+    return nasbench201
