@@ -39,16 +39,11 @@ _CACHE_NAME = "nasbench101_cells_v1.npz"
 _CACHE_SOURCE = {"what": "enumerate_cells", "version": 1, "num_cells": NUM_CELLS}
 
 
-def _as_rng(seed) -> np.random.Generator:
-    # np_lib.validation.as_rng: an int in [0, 2**63) or a Generator; -1, 2**70 or None a clear ValueError.
-    return as_rng(seed)
-
-
 def random_cell(seed) -> Cell:
     """NAS-Bench-101's rejection sampler: each of the 21 possible edges with
     probability 1/2 and a uniform op per interior vertex, redrawn until the cell
     is valid. ``seed`` is an int or a ``numpy.random.Generator``."""
-    rng = _as_rng(seed)
+    rng = as_rng(seed)
     while True:
         matrix = np.triu(rng.integers(0, 2, size=(MAX_VERTICES, MAX_VERTICES)), 1)
         ops = [INPUT, *rng.choice(INTERIOR_OPS, size=MAX_VERTICES - 2).tolist(), OUTPUT]
@@ -63,7 +58,7 @@ def sample_cells(pool: CellArray, n: int, seed) -> np.ndarray:
     n = check_count(n)
     if n > len(pool):
         raise ValueError(f"cannot draw {n} distinct cells from a pool of {len(pool)}")
-    return _as_rng(seed).choice(len(pool), size=n, replace=False)
+    return as_rng(seed).choice(len(pool), size=n, replace=False)
 
 
 def _embed7(cell: Cell, rng: np.random.Generator) -> tuple[np.ndarray, list[int]]:
@@ -96,7 +91,7 @@ def mutate(cell: Cell, seed, mutation_rate: float = 1.0) -> Cell:
     """
     if mutation_rate <= 0:
         raise ValueError("mutation_rate must be positive")
-    rng = _as_rng(seed)
+    rng = as_rng(seed)
     base_matrix, base_ops = _embed7(cell, rng)
     edge_p, op_p = mutation_rate / MAX_VERTICES, mutation_rate / (MAX_VERTICES - 2)
     iu = np.triu_indices(MAX_VERTICES, 1)
