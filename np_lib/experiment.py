@@ -69,7 +69,7 @@ from tqdm.auto import tqdm
 from .protocol import Pool, as_pool
 from .search import IdentityError, SearchResult, Strategy, Trace
 from .storage import atomic_path
-from .validation import check_positive
+from .validation import as_rng, check_positive
 from .workers import spawn_problem, watch_parent
 
 _FORMAT = 2  # version of the directory layout; 2: the manifest covers the strategy's class and all the data
@@ -209,6 +209,47 @@ def sample_efficiency(method: Experiment, baseline: Experiment, metric: str = "b
         raise ValueError(f"the baseline's mean {metric} never reaches the target {target}")
     return Efficiency(metric=metric, by=by, target=target, baseline_at=baseline_at, method_at=method_at,
                       ratio=baseline_at / method_at)
+
+
+@dataclass(frozen=True)
+class EfficiencyInterval:
+    """:func:`sample_efficiency` with a bootstrap interval over runs (``low``, ``high``), and
+    ``unreached``: the share of resamples in which the method's mean curve never reaches the
+    target (those have no ratio; the interval is over the others)."""
+    point: Efficiency
+    low: float
+    high: float
+    unreached: float
+
+
+def efficiency_interval(method: Experiment, baseline: Experiment, metric: str = "best_validation", *,
+                        bootstrap: int = 1000, level: float = 0.95, seed=0) -> EfficiencyInterval:
+    """The x-fold sample efficiency (by budget) and its percentile-bootstrap interval.
+
+    Each resample draws both experiments' runs with replacement, averages their
+    best-so-far curves and takes the ratio of the budgets at which the mean curves
+    first reach the point estimate's target. ``seed`` is an int or a Generator (one
+    stream can be threaded through several calls). Runs of one experiment must all
+    have the same length (as budget-limited searches do).
+    """
+    check_positive(bootstrap, "bootstrap")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    point = sample_efficiency(method, baseline, metric=metric)
+    rng = as_rng(seed)
+
+    def resampled_first_reaching(experiment: Experiment) -> np.ndarray:
+        curves = np.stack([getattr(run.trace, metric) for run in experiment.runs])
+        means = curves[rng.integers(len(curves), size=(bootstrap, len(curves)))].mean(axis=1)
+        hit = means >= point.target
+        return np.where(hit.any(axis=1), hit.argmax(axis=1) + 1.0, np.nan)  # budgets count from 1
+
+    method_at = resampled_first_reaching(method)
+    ratios = resampled_first_reaching(baseline) / method_at
+    reached = ratios[np.isfinite(ratios)]
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(reached, [tail, 100 - tail]) if len(reached) else (np.nan, np.nan)
+    return EfficiencyInterval(point, float(low), float(high), float(np.mean(~np.isfinite(ratios))))
 
 
 def _first_reaching(curve: pd.Series, target: float) -> float:

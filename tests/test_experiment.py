@@ -15,6 +15,7 @@ import pytest
 
 from np_lib.experiment import (Experiment, Run, experiment_directory, load_experiment, process_pool,
                                run_experiment, run_seeds, sample_efficiency)
+from np_lib.experiment import efficiency_interval
 from np_lib.nasbench101.benchmark import NASBench101
 from np_lib.nasbench101.cell import OPS
 from np_lib.nasbench101.space import random_cell
@@ -222,6 +223,25 @@ def test_sample_efficiency_by_budget_and_time():
     assert math.isnan(never.method_at) and math.isnan(never.ratio)
     with pytest.raises(ValueError, match="no test_of_best values"):
         sample_efficiency(method, baseline, metric="test_of_best")
+
+
+def test_efficiency_interval_resamples_runs():
+    def of(curves):
+        runs = [handmade(c).runs[0] for c in curves]
+        return Experiment({"strategy": {"strategy": "handmade"}}, [Run(i, 0, 0, r.trace, {}) for i, r in enumerate(runs)])
+
+    # two identical baseline runs reach 0.95 at budget 20; the method's runs reach it at 2 and 4
+    baseline = of([np.linspace(0.90, 0.95, 20)] * 2)
+    method = of([[0.9, 0.95, 0.95, 0.95], [0.9, 0.91, 0.92, 0.95]])
+    e = efficiency_interval(method, baseline, bootstrap=400, seed=0)
+    assert e.point.ratio == pytest.approx(20 / 4)  # the mean curve reaches 0.95 at budget 4
+    # resamples: both runs the fast one (20/2 = 10), both the slow one (5), one of each (5)
+    assert (e.low, e.high) == (pytest.approx(5.0), pytest.approx(10.0)) and e.unreached == 0
+    assert efficiency_interval(method, baseline, bootstrap=400, seed=0) == e  # seeded
+    never = efficiency_interval(of([[0.9, 0.91]]), baseline, bootstrap=10, seed=0)
+    assert never.unreached == 1 and math.isnan(never.low)
+    with pytest.raises(ValueError, match="bootstrap"):
+        efficiency_interval(method, baseline, bootstrap=0)
 
 
 def test_summary_on_the_time_axis():
