@@ -1,0 +1,67 @@
+"""np_lib.compare: paired differences and their intervals."""
+import numpy as np
+import pytest
+from scipy import stats
+
+from np_lib.compare import paired_difference
+
+
+def test_t_interval_matches_a_one_sample_t_test_on_the_differences():
+    rng = np.random.default_rng(1)
+    b = rng.normal(90, 1, size=30)
+    a = b + rng.normal(0.3, 0.2, size=30)
+    d = paired_difference(a, b)
+    low, high = stats.ttest_1samp(a - b, 0).confidence_interval(0.95)
+    assert d.mean == pytest.approx(np.mean(a - b))
+    assert (d.low, d.high) == (pytest.approx(low), pytest.approx(high))
+    assert d.excludes_zero and d.verdict("NP", "RE") == "NP higher" and d.n == 30
+
+
+def test_pairing_sees_a_difference_that_independent_means_hide():
+    # Runs differ a lot from each other (hard and easy draws), the methods by a constant 0.1.
+    base = np.linspace(80, 95, 20)
+    d = paired_difference(base + 0.1 + np.tile([0.01, -0.01], 10), base)
+    assert d.low > 0.09 and d.high < 0.11
+    assert stats.ttest_ind(base + 0.1, base).pvalue > 0.9  # unpaired: nothing to see
+
+
+@pytest.mark.parametrize("method", ["t", "bootstrap"])
+def test_noise_gives_no_verdict_and_sign_follows_the_order(method):
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0, 1, 12), rng.normal(0, 1, 12)
+    d = paired_difference(a, b, method=method)
+    assert d.low < 0 < d.high and d.verdict() == "no difference shown"
+    r = paired_difference(b, a, method=method)
+    assert r.mean == pytest.approx(-d.mean)
+    assert "[" in str(d) and str(d).startswith(("+", "-"))
+
+
+def test_bootstrap_is_seeded_and_close_to_t_for_normal_differences():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(1, 1, 200), np.zeros(200)
+    one, two = (paired_difference(a, b, method="bootstrap", seed=7) for _ in range(2))
+    assert one == two
+    t = paired_difference(a, b)
+    assert one.low == pytest.approx(t.low, abs=0.05) and one.high == pytest.approx(t.high, abs=0.05)
+
+
+def test_identical_differences_give_a_point_interval():
+    d = paired_difference([94.9, 94.9, 94.9], [94.8, 94.8, 94.8])
+    assert d.low == pytest.approx(0.1) and d.high == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("a, b, message", [
+    ([1.0], [2.0], "at least 2"),
+    ([1.0, 2.0], [1.0], "shapes"),
+    ([1.0, np.nan], [1.0, 2.0], "finite"),
+])
+def test_bad_input_is_a_clear_error(a, b, message):
+    with pytest.raises(ValueError, match=message):
+        paired_difference(a, b)
+
+
+def test_bad_options_are_clear_errors():
+    with pytest.raises(ValueError, match="method"):
+        paired_difference([1, 2], [0, 0], method="z")
+    with pytest.raises(ValueError, match="confidence"):
+        paired_difference([1, 2], [0, 0], confidence=95)
