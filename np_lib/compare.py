@@ -84,3 +84,29 @@ def paired_difference(a, b, *, confidence: float = 0.95, method: str = "t", boot
     else:
         raise ValueError(f"method must be 't' or 'bootstrap', got {method!r}")
     return Difference(mean, low, high, len(d), float(confidence), method)
+
+
+def at_budget(experiment, budget: int, metric: str = "best_validation") -> np.ndarray:
+    """Each run's ``metric`` (a :class:`~np_lib.search.Trace` field) after ``budget`` trained models."""
+    check_count(budget, "budget", minimum=1)
+    short = [run.rep for run in experiment.runs if len(run.trace) < budget]
+    if short:
+        raise ValueError(f"runs {short} trained fewer than {budget} models: no value at that budget")
+    return np.array([getattr(run.trace, metric)[budget - 1] for run in experiment.runs], dtype=float)
+
+
+def compare_runs(a, b, budget: int, metric: str = "best_validation", *, scale: float = 1.0, **options) -> Difference:
+    """:func:`paired_difference` of two :class:`~np_lib.experiment.Experiment` s at ``budget``.
+
+    Run ``r`` of ``a`` is paired with run ``r`` of ``b``; they must have seen the same
+    simulated training (the same ``simulate_seed``, as :func:`~np_lib.experiment.run_experiment`
+    gives runs of one ``seed``), otherwise the pairing means nothing and this raises.
+    ``scale=100`` reports accuracies in percentage points. ``options`` go to
+    :func:`paired_difference` (``method``, ``confidence``, ``bootstrap``, ``seed``).
+    """
+    if len(a.runs) != len(b.runs):
+        raise ValueError(f"{len(a.runs)} runs against {len(b.runs)}: compare the same runs of both")
+    unpaired = [r for r, (x, y) in enumerate(zip(a.runs, b.runs)) if x.simulate_seed != y.simulate_seed]
+    if unpaired:
+        raise ValueError(f"runs {unpaired} saw different simulated training: run both with the same seed")
+    return paired_difference(scale * at_budget(a, budget, metric), scale * at_budget(b, budget, metric), **options)

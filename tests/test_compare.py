@@ -65,3 +65,32 @@ def test_bad_options_are_clear_errors():
         paired_difference([1, 2], [0, 0], method="z")
     with pytest.raises(ValueError, match="confidence"):
         paired_difference([1, 2], [0, 0], confidence=95)
+
+
+def _experiment(values_per_run, seeds):
+    from np_lib.experiment import Experiment, Run
+    from np_lib.search import Trace
+
+    runs = []
+    for r, (values, s) in enumerate(zip(values_per_run, seeds)):
+        v = np.maximum.accumulate(np.asarray(values, float))
+        n = len(v)
+        trace = Trace(np.arange(1, n + 1), np.arange(n), np.arange(n), v, np.full(n, np.nan), np.arange(n, dtype=float))
+        runs.append(Run(r, s, s + 1, trace, {}))
+    return Experiment({"strategy": {"strategy": "x"}}, runs)
+
+
+def test_compare_runs_pairs_run_by_run_at_the_budget():
+    from np_lib.compare import at_budget, compare_runs
+
+    a = _experiment([[0.90, 0.93, 0.94], [0.91, 0.92, 0.95], [0.80, 0.96, 0.96]], [1, 2, 3])
+    b = _experiment([[0.90, 0.92, 0.93], [0.91, 0.91, 0.93], [0.85, 0.90, 0.94]], [1, 2, 3])
+    assert at_budget(a, 2).tolist() == [0.93, 0.92, 0.96]
+    d = compare_runs(a, b, 3, scale=100)
+    assert d.mean == pytest.approx(100 * np.mean([0.01, 0.02, 0.02])) and d.n == 3
+    with pytest.raises(ValueError, match="fewer than 4"):
+        compare_runs(a, b, 4)
+    with pytest.raises(ValueError, match="different simulated"):
+        compare_runs(a, _experiment([[0.9] * 3] * 3, [1, 2, 9]), 3)
+    with pytest.raises(ValueError, match="3 runs against 2"):
+        compare_runs(a, _experiment([[0.9] * 3] * 2, [1, 2]), 3)
