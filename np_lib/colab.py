@@ -7,7 +7,7 @@ np_lib from :data:`REPOSITORY` and fetches the datasets that notebook needs
 nothing (nbval replays it). The first markdown cell carries an "Open in Colab"
 badge. Both are generated: after changing :data:`REPOSITORY` (or a notebook's
 datasets) run ``python -m np_lib.colab`` from the clone to rewrite those two
-cells in every ``notebooks/0*.ipynb`` (nothing else in the notebooks changes).
+cells in every ``notebooks/NN_*.ipynb`` (nothing else in the notebooks changes).
 """
 from __future__ import annotations
 
@@ -28,7 +28,9 @@ NOTEBOOK_DATASETS = {
     "05_n_vs_k_figure7": ("nasbench101-sample",),
     "06_latency_constrained_search": ("proxylessnas", "ofa-mbv3", "nas-bench-macro"),
     "07_nasbench201_search": ("nasbench201",),
+    "08_latency_search_on_devices": ("nasbench201", "nasbench201-latency", "proxylessnas"),
     "09_bring_your_own_space": ("nas-bench-macro",),
+    "10_predictor_comparison": ("nasbench101-sample", "nasbench201"),
 }
 
 CELL_MARK = "# Colab only:"
@@ -59,11 +61,11 @@ def setup_cell(stem: str) -> str:
 
 
 def update(notebooks_dir: str | Path) -> list[Path]:
-    """Insert or refresh the setup cell and the badge in every ``0*.ipynb`` of ``notebooks_dir``."""
+    """Insert or refresh the setup cell and the badge in every ``NN_*.ipynb`` of ``notebooks_dir``."""
     import nbformat
 
     changed = []
-    for path in sorted(Path(notebooks_dir).glob("0*.ipynb")):
+    for path in sorted(Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb")):
         stem = path.stem
         if stem not in NOTEBOOK_DATASETS:
             raise KeyError(f"{path.name}: add its datasets to NOTEBOOK_DATASETS in {__file__}")

@@ -164,7 +164,7 @@ _DATASETS = (
         licence="ISC (nasbench-vis repository); numbers from NAS-Bench-101 (Apache-2.0)",
         citation="C. Ying et al., NAS-Bench-101: Towards Reproducible Neural Architecture Search, "
                  "ICML 2019; file from github.com/tiga1231/nasbench-vis",
-        used_by=("np_lib.nasbench101.load", "notebooks 01, 02, 03, 04, 05"),
+        used_by=("np_lib.nasbench101.load", "notebooks 01, 02, 03, 04, 05, 10"),
         files=(DatasetFile(
             "nasbench101/data-20k.json",
             f"{RAW}/tiga1231/nasbench-vis/7aec0e76fbcd963371799af25f78223069897b58/static/data/data-20k.json",
@@ -191,7 +191,7 @@ _DATASETS = (
         citation="X. Dong, Y. Yang, NAS-Bench-201, ICLR 2020; accuracy table from J. Mellor et al., "
                  "Neural Architecture Search without Training, ICML 2021; index from H. Lee et al., "
                  "HELP, NeurIPS 2021",
-        used_by=("np_lib.nasbench201.load", "notebook 07"),
+        used_by=("np_lib.nasbench201.load", "notebooks 07, 08, 10"),
         files=(
             DatasetFile(
                 "nasbench201/arch_score_acc.pd",
@@ -209,7 +209,7 @@ _DATASETS = (
         licence="MIT (HELP repository)",
         citation="H. Lee et al., HELP: Hardware-Adaptive Efficient Latency Prediction for NAS via "
                  "Meta-Learning, NeurIPS 2021; C. Li et al., HW-NAS-Bench, ICLR 2021",
-        used_by=("np_lib.nasbench201 latency", "notebook 07"),
+        used_by=("np_lib.nasbench201 latency", "notebooks 07, 08"),
         files=tuple(DatasetFile(f"nasbench201/latency/{device}.pt", f"{_HELP}/latency/{device}.pt", sha, size)
                     for device, (sha, size) in _NB201_LATENCY.items()),
     ),
@@ -219,7 +219,7 @@ _DATASETS = (
                     "and the released ProxylessNAS-Mobile architecture",
         licence="none stated (downloaded at run time by the MIT-licensed ProxylessNAS code)",
         citation="H. Cai, L. Zhu, S. Han, ProxylessNAS, ICLR 2019",
-        used_by=("np_lib.spaces.proxylessnas", "notebook 06"),
+        used_by=("np_lib.spaces.proxylessnas", "notebooks 06, 08"),
         files=(
             DatasetFile("proxylessnas/mobile_trim.yaml", f"{_HAN_CAI}/proxylessnas/mobile_trim.yaml",
                         "087e855ea77f9b257e72f3637333a3e0938f6df77f579520f16d057ac45380aa", 10_504),

@@ -1,5 +1,17 @@
 """The Neural Predictor's network (section 3.2): bidirectional graph convolutions,
-a mean over the real nodes, then fully connected layers down to one number.
+a pooled average of the nodes, then fully connected layers down to one number.
+
+Pooling (:data:`POOLINGS`). The paper takes "the average over node representations
+from the final graph convolutional layer" (section 3.2). Over a graph's *real*
+nodes, that average makes the 2-vertex NAS-Bench-101 cell (input -> output, ~84 %
+true) look like any other graph of input and output features, and both estimators ranked it first among 10,000
+unseen cells (issue 15). By default we therefore average over the space's ``V``
+node slots, padding included (``"slots"``: the sum over real nodes divided by
+``V``, 7 for NAS-Bench-101): still a mean of fixed width, but a 2-node cell's pooled
+vector is 2/7 the size of a full cell's with the same node states, so graph size
+reaches the FC layers. Where a space has no padding (the chain spaces) the two are the
+same numbers. ``"mean"`` is the over-real-nodes mean.
+Measured in benchmarks/README.md ("Predictor quality").
 
 Why not torch-geometric's ``DenseGCNConv`` (which fits 7-node dense batches):
 
@@ -38,8 +50,9 @@ class GraphInputs:
     ``features`` ``(B, V, F)``: one-hot node operations (``V_0`` of section 3.2).
     ``propagation`` ``(B, 2V, V)``: ``Â = D⁻¹(A + I)`` stacked above
     ``Ǎ = D'⁻¹(Aᵀ + I)``; padded nodes have all-zero rows and columns.
-    ``pooling`` ``(B, 1, V)``: ``1 / #real nodes`` on real nodes, 0 on padding,
-    so ``pooling @ V`` is the mean over real nodes.
+    ``pooling`` ``(B, 1, V)``: the pooling weights, 0 on padding and on real nodes
+    ``1 / V`` (``"slots"``, the default) or ``1 / #real nodes`` (``"mean"``), so
+    ``pooling @ V`` is the pooled representation (module docstring, "Pooling").
     """
 
     features: torch.Tensor
@@ -47,10 +60,13 @@ class GraphInputs:
     pooling: torch.Tensor
 
     @classmethod
-    def from_graphs(cls, graphs: GraphBatch) -> "GraphInputs":
+    def from_graphs(cls, graphs: GraphBatch, pooling: str = "slots") -> "GraphInputs":
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         forward, backward = graphs.propagation_matrices()
         mask = graphs.mask.to(forward.dtype)
-        pooling = mask / mask.sum(dim=1, keepdim=True).clamp_min(1.0)
+        slots = mask.sum(dim=1, keepdim=True).clamp_min(1.0) if pooling == "mean" else mask.shape[1]
+        pooling = mask / slots
         return cls(graphs.features.float(), torch.cat([forward, backward], dim=1).float(),
                    pooling.unsqueeze(1).float())
 
@@ -97,6 +113,9 @@ class DropoutMasks:
     def index(self, index) -> "DropoutMasks":
         return DropoutMasks(self.graph[:, index], tuple(m[index] for m in self.fc))
 
+
+#: How node representations are averaged into one vector (module docstring, "Pooling").
+POOLINGS = ("slots", "mean")
 
 #: Initialisations of the graph weights: see :class:`BiGraphConv`.
 INITS = ("glorot", "looks_linear")
@@ -172,8 +191,9 @@ def _looks_linear(d_in: int, d_out: int, first: bool) -> torch.Tensor:
 class GCN(nn.Module):
     """Section 3.2's predictor network; returns one pre-activation value per graph.
 
-    ``num_layers`` bidirectional layers of width ``D``, the mean over real nodes,
-    then ``fc_sizes`` hidden fully connected layers (ReLU) and a linear output.
+    ``num_layers`` bidirectional layers of width ``D``, the pooling that the
+    :class:`GraphInputs` carry (module docstring, "Pooling"), then ``fc_sizes``
+    hidden fully connected layers (ReLU) and a linear output.
     NAS-Bench-101 (section 4.1): 3 layers, ``fc_sizes=(128,)``; ProxylessNAS
     (section 4.2): 18 layers, D = 96, ``fc_sizes=(512, 128)``. The caller turns
     the output into an accuracy (scaled sigmoid) or uses it as a classifier logit.

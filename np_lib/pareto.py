@@ -14,6 +14,22 @@
   is :class:`np_lib.search.RandomSearch` with budget N + K on the same pool.
 * :func:`frontier_curve`, :func:`spread_by_prediction`: the comparisons of
   Figure 8 and the generalisation test of Figure 9 (right).
+* Measures of a frontier over a latency band (Figure 8 as numbers, see below):
+  :func:`frontier_mean` (the area under the attained frontier, hypervolume
+  style), :func:`pareto_cells_trained` (how many of the band's true
+  Pareto-optimal models a search trained) and :func:`random_models_to_match`
+  (how many random in-band models reach the same frontier mean, from
+  :func:`random_frontier_means`);
+  :func:`frontier_summary` and :func:`compare_frontiers` report them per run.
+
+Why not the plain mean of :func:`frontier_curve` over the band. The staircase
+is undefined (NaN) below a method's fastest model, and a ``nanmean`` then
+averages only the latencies where the method has a model: a method that found
+nothing in the fast part of the band is scored as if that part did not exist,
+and can beat one that did find fast models. :func:`frontier_mean` instead counts
+the whole band, with a ``floor`` accuracy (by default the band's worst model)
+where no model was found: the attained region's area, as a hypervolume with
+reference point (band's upper end, floor).
 
 Reading of "the previous J models". Taken literally over all models in latency
 order, a model is kept unless it is the worst of a window of J + 1, which keeps
@@ -35,8 +51,8 @@ import numpy as np
 
 from .protocol import Outcomes, Pool, as_pool
 from .search import SearchResult, Strategy, best_so_far, check_predictor_and_N, fit_on_draw, fresh_estimator
-from .spaces.base import check_latency
-from .validation import as_rng, check_count, check_positive
+from .spaces.base import check_latency, in_band
+from .validation import as_rng, check_band, check_count, check_positive
 
 
 def _paired(latency, accuracy, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -103,27 +119,197 @@ def frontier_curve(latency, accuracy, grid) -> np.ndarray:
     return np.where(position >= 0, best[np.maximum(position, 0)], np.nan)
 
 
-def frontier_summary(trained, outcomes, latency, grid) -> dict[str, float]:
+def frontier_mean(latency, accuracy, band, floor: float) -> float:
+    """Mean over the latency ``band`` of the attained frontier, with ``floor`` where nothing was found.
+
+    The attained frontier of some trained models is, at each latency ``x`` of
+    ``band = (lo, hi)``, the best ``accuracy`` among the models no slower than
+    ``x`` (the staircase of Figure 8, :func:`frontier_curve`). Where no model is
+    that fast, and where the best is below ``floor``, the value is ``floor``::
+
+        frontier_mean = floor + 1 / (hi - lo) * integral_lo^hi max(f(x) - floor, 0) dx
+
+    which is the hypervolume (area) of the attained region above ``floor`` and
+    left of ``hi``, divided by the band's width, plus ``floor``: an accuracy, the
+    mean over the band. It is exact (the staircase is integrated, no grid).
+    Models faster than ``lo`` count from ``lo`` (they meet every constraint in
+    the band), models slower than ``hi`` not at all. With no model at all (or
+    none at most ``hi``) it is ``floor``. Adding a model never lowers it, and a
+    method with no model below some latency gains nothing there (module
+    docstring: the plain mean of the staircase would). Natural choice of
+    ``floor``: the worst accuracy of the band's models (what
+    :func:`frontier_summary` uses), so a band's every model is at or above it
+    and the measure runs from ``floor`` (nothing found) to the band's true
+    frontier mean (every model trained).
+    """
+    lo, hi = check_band(band)
+    floor = float(floor)
+    if not np.isfinite(floor):
+        raise ValueError(f"floor must be a finite accuracy, got {floor!r}")
+    latency = np.asarray(latency, dtype=float)
+    if latency.size == 0 and np.size(accuracy) == 0:
+        return floor
+    latency, accuracy = _paired(latency, accuracy, "accuracies")
+    keep = latency <= hi
+    if not keep.any():
+        return floor
+    x = np.maximum(latency[keep], lo)
+    order = np.argsort(x, kind="stable")
+    x, best = x[order], np.maximum.accumulate(np.maximum(accuracy[keep][order], floor))
+    # Only the steps where the staircase rises: a dominated model then adds no term at all, so adding one
+    # gives the same float, and the measure never falls by a rounding error.
+    rises = np.flatnonzero(np.diff(np.r_[floor, best]) > 0)
+    if len(rises) == 0:
+        return floor
+    x, best = x[rises], best[rises]
+    widths = np.diff(np.append(x, hi))  # the staircase holds best[i] on [x[i], x[i + 1])
+    return float((floor * (x[0] - lo) + np.dot(best, widths)) / (hi - lo))
+
+
+def pareto_cells_trained(trained, latency, accuracy) -> tuple[int, int]:
+    """``(found, total)``: how many of the pool's true Pareto-optimal models are among ``trained``.
+
+    ``latency`` and ``accuracy`` cover the whole pool (e.g. every in-band cell
+    with its true accuracy); ``trained`` are pool positions. The frontier is
+    :func:`pareto_front` of the pool (ties: only the first model counts).
+    """
+    latency, accuracy = _paired(latency, accuracy, "accuracies")
+    trained = _positions(trained, len(latency))
+    front = pareto_front(latency, accuracy)
+    return int(np.isin(front, trained).sum()), len(front)
+
+
+def random_frontier_means(latency, accuracy, band, *, floor: float | None = None, draws: int = 200,
+                          seed=0) -> np.ndarray:
+    """Random search's :func:`frontier_mean` after every number of models: ``(draws, len(pool) + 1)``.
+
+    Row ``d`` is one random order of the pool (``draws`` orders from ``seed``:
+    uniform without replacement), column ``n`` the frontier mean over ``band``
+    (``floor``: default the pool's worst ``accuracy``) of its first ``n``
+    models; column 0 is ``floor``. Each row never falls. Exact: the staircase
+    only changes at pool latencies, so each prefix's frontier is evaluated at
+    every pool latency at once (memory ``len(pool)**2`` floats per draw).
+    """
+    latency, accuracy = _paired(latency, accuracy, "accuracies")
+    lo, hi = check_band(band)
+    floor = float(accuracy.min()) if floor is None else float(floor)
+    check_positive(draws, "draws")
+    # Models slower than the band never count; faster ones count from its lower end (frontier_mean).
+    x = np.maximum(latency, lo)
+    value = np.where(latency <= hi, np.maximum(accuracy, floor), floor)
+    steps = np.unique(np.r_[x[latency <= hi], hi])            # where a staircase can change, and the end
+    widths = np.diff(steps)                                    # f is constant on [steps[j], steps[j + 1])
+    start = floor * (steps[0] - lo)                            # nothing is faster than the fastest model
+    rng = as_rng(seed)
+    means = np.empty((int(draws), len(latency) + 1))
+    means[:, 0] = floor
+    for d in range(int(draws)):
+        order = rng.permutation(len(latency))
+        # at[n, j]: value of the n-th drawn model at latency steps[j] (floor while it is slower)
+        at = np.where(x[order][:, None] <= steps[None, :-1], value[order][:, None], floor)
+        means[d, 1:] = (start + np.maximum.accumulate(at, axis=0) @ widths) / (hi - lo)
+    return means
+
+
+def random_models_to_match(target, latency, accuracy, band, *, floor: float | None = None,
+                           draws: int = 200, seed=0, means: np.ndarray | None = None):
+    """How many random models of the pool random search needs to reach a frontier mean of ``target``.
+
+    Random search trains ``n`` models of the pool drawn uniformly without
+    replacement; its :func:`frontier_mean` over ``band`` (with ``floor``, default
+    the pool's worst ``accuracy``) never falls when ``n`` grows. For each of
+    ``draws`` random orders of the pool (from ``seed``;
+    :func:`random_frontier_means`, or pass its result as ``means`` to reuse it
+    for many targets), ``n_d`` is the first ``n`` at which it reaches ``target``.
+    The answer is the median number: the smallest ``n`` at which at least half
+    of the draws have reached the target (the ``ceil(draws / 2)``-th smallest
+    ``n_d``). ``latency`` and ``accuracy`` cover the whole pool; ``accuracy``
+    is the measure the target was computed with (use the validation signal:
+    the final measure of validation-frontier models is not monotone in ``n``).
+    "Reaches" allows a relative 1e-12 for rounding: the same frontier summed in
+    another order may differ in the last bit.
+
+    ``target``: one frontier mean (returns a float) or an array of them
+    (returns an array). ``inf`` where a target exceeds the frontier mean of the
+    whole pool: no number of random pool models matches it (impossible for a
+    method whose models come from the pool, scored on the same ``accuracy``).
+    A target at or below ``floor`` needs 0 models.
+    """
+    if means is None:
+        means = random_frontier_means(latency, accuracy, band, floor=floor, draws=draws, seed=seed)
+    means = np.asarray(means, dtype=float)
+    targets = np.asarray(target, dtype=float)
+    if not np.isfinite(targets).all():
+        raise ValueError(f"target must be finite frontier means, got {target!r}")
+    reach = np.atleast_1d(targets - 1e-12 * np.maximum(1.0, np.abs(targets)))  # rounding (docstring)
+    draws = len(means)
+    # first n reaching each target, per draw (rows never fall): count of columns below it
+    first = (means[:, None, :] < reach[None, :, None]).sum(axis=2).astype(float)
+    first[first > means.shape[1] - 1] = np.inf
+    needed = np.sort(first, axis=0)[(draws + 1) // 2 - 1]
+    return float(needed[0]) if targets.ndim == 0 else needed
+
+
+def _positions(trained, size: int) -> np.ndarray:
+    trained = np.asarray(trained)
+    if trained.size and (trained.dtype.kind not in "iu" or trained.min() < 0 or trained.max() >= size):
+        raise ValueError(f"trained must be pool positions, integers in [0, {size}); got {trained[:5]!r}...")
+    return trained.astype(np.int64, copy=False)
+
+
+def frontier_summary(trained, outcomes, latency, grid, *, band=None) -> dict[str, float]:
     """What the models ``trained`` (pool positions) reach on a latency band (Figure 8 middle, right).
+
+    ``latency`` and ``outcomes`` cover the whole pool; ``band`` defaults to
+    ``(min(grid), max(grid))``, and the band's models are the pool models in it.
 
     ``trained``: how many; ``frontier_models``: how many are on their
     validation frontier; ``best_validation_%`` and ``final_of_best_validation_%``
-    (the test measure of that model); ``mean_validation_frontier_%``: the mean
-    over ``grid`` of the staircase through their validation accuracies;
-    ``mean_final_frontier_%``: the same through the final measure of their
-    validation-frontier models (what a user would retrain and report).
+    (the test measure of that model).
+
+    The frontier measures (:func:`frontier_mean`, exact over the band, floor =
+    the band's worst model on that measure): ``validation_frontier_mean_%``
+    through their validation accuracies, and ``final_frontier_mean_%`` through
+    the final measure of their validation-frontier models (what a user would
+    retrain and report), with ``true_validation_frontier_mean_%`` and
+    ``true_final_frontier_mean_%`` the same for the band's every model (the
+    best any search can reach). ``validation_pareto_cells`` and
+    ``final_pareto_cells``: how many of the band's true Pareto-optimal models
+    (by validation, by final measure) were trained (:func:`pareto_cells_trained`).
+
+    ``mean_validation_frontier_%`` and ``mean_final_frontier_%`` are the older
+    plain means of :func:`frontier_curve` over ``grid``, which skip latencies
+    below a method's fastest model (module docstring); kept for comparison.
     """
-    trained = np.asarray(trained)
-    lat, val = np.asarray(latency, float)[trained], outcomes.validation_accuracy[trained]
-    test = outcomes.test_accuracy[trained]
+    latency = check_latency(latency)
+    trained = _positions(trained, len(latency))
+    band = (float(np.min(grid)), float(np.max(grid))) if band is None else check_band(band)
+    pool_val, pool_test = outcomes.validation_accuracy, outcomes.test_accuracy
+    if len(pool_val) != len(latency):
+        raise ValueError(f"{len(pool_val)} outcomes but {len(latency)} latencies: both cover the whole pool")
+    inside = np.flatnonzero(in_band(latency, band))
+    if len(inside) == 0:
+        raise ValueError(f"no pool model lies in the band {band} ms")
+    lat, val, test = latency[trained], pool_val[trained], pool_test[trained]
     front = pareto_front(lat, val)
+    floors = float(pool_val[inside].min()), float(pool_test[inside].min())
+    true_val_front = inside[pareto_front(latency[inside], pool_val[inside])]
+    true_test_front = inside[pareto_front(latency[inside], pool_test[inside])]
     return {"trained": len(trained), "frontier_models": len(front),
             "best_validation_%": 100 * val.max(), "final_of_best_validation_%": 100 * test[np.argmax(val)],
+            "validation_frontier_mean_%": 100 * frontier_mean(lat, val, band, floors[0]),
+            "final_frontier_mean_%": 100 * frontier_mean(lat[front], test[front], band, floors[1]),
+            "true_validation_frontier_mean_%": 100 * frontier_mean(latency[true_val_front],
+                                                                   pool_val[true_val_front], band, floors[0]),
+            "true_final_frontier_mean_%": 100 * frontier_mean(latency[true_test_front], pool_test[true_test_front],
+                                                              band, floors[1]),
+            "validation_pareto_cells": int(np.isin(true_val_front, trained).sum()),
+            "final_pareto_cells": int(np.isin(true_test_front, trained).sum()),
             "mean_validation_frontier_%": 100 * np.nanmean(frontier_curve(lat, val, grid)),
             "mean_final_frontier_%": 100 * np.nanmean(frontier_curve(lat[front], test[front], grid))}
 
 
-def compare_frontiers(benchmark, experiments: dict, grid, *, pool=None):
+def compare_frontiers(benchmark, experiments: dict, grid, *, pool=None, band=None):
     """One row per (run, method): :func:`frontier_summary` of each experiment's trained models.
 
     ``experiments``: ``{method: Experiment}`` of :func:`np_lib.experiment.run_experiment`
@@ -131,7 +317,8 @@ def compare_frontiers(benchmark, experiments: dict, grid, *, pool=None):
     seed. The first decides each run's budget: a
     soft-Pareto search trains N + its own K, and the others (run with a budget
     at least as large) are cut to that many, so in every run each method
-    trains as many models on the same simulated outcomes. Returns a DataFrame.
+    trains as many models on the same simulated outcomes. ``band``: as in
+    :func:`frontier_summary`. Returns a DataFrame.
     """
     import pandas as pd
 
@@ -146,7 +333,7 @@ def compare_frontiers(benchmark, experiments: dict, grid, *, pool=None):
                 raise ValueError(f"{method}: run {r} has other outcomes or fewer than {budget} models; run it "
                                  "with the same seed and a budget of at least the longest first-method run")
             rows.append({"run": r, "method": method, "K": budget - int(lead.stats.get("N", 0)),
-                         **frontier_summary(run.trace.trained[:budget], outcomes, latency, grid)})
+                         **frontier_summary(run.trace.trained[:budget], outcomes, latency, grid, band=band)})
     return pd.DataFrame(rows)
 
 

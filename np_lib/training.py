@@ -206,7 +206,7 @@ def _backward(params: _FlatParameters, cache, grad_z: np.ndarray) -> None:
         np.matmul(g.T, fc_cache[i], out=grad_w)
         g.sum(axis=0, out=grad_b)
         g = g @ w
-    g = (pooling[:, :, None] * g[:, None, :]).reshape(b * n, -1)  # the mean over real nodes
+    g = (pooling[:, :, None] * g[:, None, :]).reshape(b * n, -1)  # the pooling's weights, per node
     for layer in reversed(range(len(params.conv))):
         u, s = conv_cache[layer]
         grad_z_layer = s * g  # (2, b*n, D_out)

@@ -13,7 +13,7 @@ from np_lib import colab
 from np_lib.datasets import REGISTRY
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-STEMS = sorted(p.stem for p in NOTEBOOKS.glob("0*.ipynb"))
+STEMS = sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
 def test_every_notebook_is_listed_and_up_to_date(tmp_path):

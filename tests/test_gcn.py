@@ -7,13 +7,16 @@ from np_lib.encoding import linear_graphs, one_hot_graphs
 from np_lib.gcn import GCN, BiGraphConv, DropoutMasks, GraphInputs, count_parameters
 
 
-def chain_graph(num_nodes: int) -> GraphInputs:
-    """0 -> 1 -> 2 with one-hot features I_3, padded with zero nodes up to ``num_nodes``."""
+def chain_graph(num_nodes: int, pooling: str = "slots", length: int = 3) -> GraphInputs:
+    """0 -> 1 -> 2 with one-hot features I_3, padded with zero nodes up to ``num_nodes``
+    (``length`` 2: 0 -> 1 only)."""
     adjacency = np.zeros((1, num_nodes, num_nodes), np.uint8)
-    adjacency[0, 0, 1] = adjacency[0, 1, 2] = 1
+    adjacency[0, 0, 1] = 1
+    if length == 3:
+        adjacency[0, 1, 2] = 1
     labels = np.full((1, num_nodes), -1)
-    labels[0, :3] = [0, 1, 2]
-    return GraphInputs.from_graphs(one_hot_graphs(adjacency, labels, 3))
+    labels[0, :length] = [0, 1, 2][:length]
+    return GraphInputs.from_graphs(one_hot_graphs(adjacency, labels, 3), pooling)
 
 
 def test_layer_matches_hand_computation():
@@ -29,16 +32,71 @@ def test_layer_matches_hand_computation():
     torch.testing.assert_close(out, expected)
 
 
-def test_padding_does_not_change_the_output():
+def test_padding_does_not_change_the_mean_pooled_output():
     torch.manual_seed(0)
     net = GCN(3, D=8).eval()
-    small, padded = chain_graph(3), chain_graph(7)
+    small, padded = chain_graph(3, "mean"), chain_graph(7, "mean")
     torch.testing.assert_close(net(small), net(padded))
 
 
-def test_pooling_is_the_mean_over_real_nodes():
-    x = chain_graph(5)
+def test_padded_nodes_stay_zero_in_every_layer():
+    # What "slots" pooling relies on: padding adds zeros to the sum, only the divisor V counts it.
+    torch.manual_seed(0)
+    net = GCN(3, D=8).eval()
+    x = chain_graph(7)
+    v = x.features
+    for conv in net.convs:
+        v = conv(v, x.propagation)
+    assert v[0, 3:].abs().max() == 0 and v[0, :3].abs().max() > 0
+
+
+def test_mean_pooling_weighs_real_nodes_equally():
+    x = chain_graph(5, "mean")
     torch.testing.assert_close(x.pooling, torch.tensor([[[1 / 3, 1 / 3, 1 / 3, 0.0, 0.0]]]))
+
+
+def test_slot_pooling_divides_by_the_number_of_slots():
+    x = chain_graph(5)
+    torch.testing.assert_close(x.pooling, torch.tensor([[[1 / 5, 1 / 5, 1 / 5, 0.0, 0.0]]]))
+
+
+def test_slot_pooling_tells_a_small_graph_from_a_larger_one_with_the_same_mean():
+    # Issue 15: averaged over real nodes, the 2-node graph 0 -> 0' and the 4-node graph
+    # 0 -> 0' , 0 -> 0' (two copies side by side, same node states) pool to the same vector, so
+    # no FC layer can tell them apart; over the 7 slots the small one's is half the larger one's.
+    adjacency = np.zeros((2, 7, 7), np.uint8)
+    adjacency[0, 0, 1] = adjacency[1, 0, 1] = adjacency[1, 2, 3] = 1
+    labels = np.full((2, 7), -1)
+    labels[0, :2] = [0, 1]
+    labels[1, :4] = [0, 1, 0, 1]
+    graphs = one_hot_graphs(adjacency, labels, 3)
+    torch.manual_seed(0)
+    net = GCN(3, D=8).eval()
+
+    def pooled(pooling):
+        x = GraphInputs.from_graphs(graphs, pooling)
+        v = x.features
+        for conv in net.convs:
+            v = conv(v, x.propagation)
+        return (x.pooling @ v).squeeze(1)
+
+    mean, slots = pooled("mean"), pooled("slots")
+    assert mean.abs().max() > 0
+    torch.testing.assert_close(mean[0], mean[1])
+    torch.testing.assert_close(slots[0], slots[1] / 2)
+    torch.testing.assert_close(slots[1], mean[1] * 4 / 7)
+
+
+def test_chains_pool_the_same_either_way():
+    # No padding, so the chain spaces (and np_lib.chain_fastpath's mean over L) are unaffected.
+    graphs = linear_graphs(np.random.default_rng(0).integers(0, 4, size=(3, 6)), 4)
+    torch.testing.assert_close(GraphInputs.from_graphs(graphs, "slots").pooling,
+                               GraphInputs.from_graphs(graphs, "mean").pooling)
+
+
+def test_unknown_pooling_is_refused():
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        chain_graph(3, "max")
 
 
 def test_a_graph_does_not_see_the_rest_of_its_batch():

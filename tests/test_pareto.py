@@ -2,8 +2,10 @@
 import numpy as np
 import pytest
 
-from np_lib.pareto import (SoftParetoSearch, frontier_curve, pareto_front, soft_pareto,
+from np_lib.pareto import (SoftParetoSearch, frontier_curve, frontier_mean, frontier_summary, pareto_cells_trained,
+                           pareto_front, random_frontier_means, random_models_to_match, soft_pareto,
                            spread_by_prediction)
+from np_lib.protocol import Outcomes
 from np_lib.spaces.base import Evaluation
 from np_lib.spaces.chain import ChainSpace
 
@@ -78,6 +80,130 @@ def test_frontier_curve():
     curve = frontier_curve(LATENCY, PREDICTED, [0.5, 1.0, 4.5, 6.0, 100.0])
     assert np.isnan(curve[0])
     assert curve[1:].tolist() == [0.50, 0.60, 0.70, 0.80]
+
+
+# --- frontier measures over a band ------------------------------------------------------------------
+
+def test_frontier_mean_by_hand():
+    # band (0, 10), floor 0.5: 0.5 on [0, 2), 0.7 on [2, 6), 0.9 on [6, 10] -> (1 + 2.8 + 3.6) / 10
+    assert frontier_mean([6.0, 2.0], [0.9, 0.7], (0, 10), floor=0.5) == pytest.approx(0.74)
+    # only the slow model: nothing below 6 ms, so 0.5 there: (3 + 3.6) / 10
+    assert frontier_mean([6.0], [0.9], (0, 10), floor=0.5) == pytest.approx(0.66)
+    # a dominated model changes nothing; one faster than the band counts from its lower end
+    assert frontier_mean([6.0, 2.0, 7.0], [0.9, 0.7, 0.8], (0, 10), floor=0.5) == pytest.approx(0.74)
+    assert frontier_mean([-3.0, 6.0], [0.7, 0.9], (0, 10), floor=0.5) == pytest.approx((7 * 0.6 + 0.9 * 4) / 10)
+    # a model slower than the band is not counted; one below the floor counts as the floor
+    assert frontier_mean([12.0], [0.99], (0, 10), floor=0.5) == 0.5
+    assert frontier_mean([1.0, 6.0], [0.1, 0.9], (0, 10), floor=0.5) == pytest.approx(0.66)
+    assert frontier_mean([], [], (0, 10), floor=0.5) == 0.5
+    # a single model at the band's lower end with the best accuracy: its accuracy everywhere
+    assert frontier_mean([0.0], [0.8], (0, 10), floor=0.5) == pytest.approx(0.8)
+
+
+def test_frontier_mean_counts_the_fast_end_where_the_plain_mean_does_not():
+    # A has a fast mediocre model and the slow good one, B only the slow good one. The plain mean of
+    # the staircase over a grid skips B's empty fast end and ranks B first; the frontier mean ranks A first.
+    grid = np.linspace(0, 10, 101)
+    plain_a = np.nanmean(frontier_curve([2.0, 6.0], [0.7, 0.9], grid))
+    plain_b = np.nanmean(frontier_curve([6.0], [0.9], grid))
+    assert plain_b > plain_a
+    assert frontier_mean([2.0, 6.0], [0.7, 0.9], (0, 10), 0.5) > frontier_mean([6.0], [0.9], (0, 10), 0.5)
+
+
+def test_frontier_mean_never_falls_when_a_model_is_added():
+    rng = np.random.default_rng(3)
+    latency, accuracy = rng.uniform(0, 12, 60), rng.uniform(0.4, 0.9, 60)
+    means = [frontier_mean(latency[:n], accuracy[:n], (1, 10), 0.45) for n in range(61)]
+    assert means[0] == 0.45 and np.all(np.diff(means) >= 0)
+    # on a fine grid the exact integral agrees with the sampled staircase, floor filled in
+    grid = np.linspace(1, 10, 200_001)
+    sampled = np.nan_to_num(frontier_curve(latency, accuracy, grid), nan=0.45).clip(min=0.45).mean()
+    assert means[-1] == pytest.approx(sampled, abs=1e-4)
+
+
+def test_frontier_mean_rejects_bad_input():
+    with pytest.raises(ValueError, match="band"):
+        frontier_mean([1.0], [0.5], (10, 0), floor=0.4)
+    with pytest.raises(ValueError, match="floor"):
+        frontier_mean([1.0], [0.5], (0, 10), floor=np.nan)
+    with pytest.raises(ValueError, match="NaN"):
+        frontier_mean([1.0, np.nan], [0.5, 0.6], (0, 10), floor=0.4)
+    with pytest.raises(ValueError, match="2 latencies but 1"):
+        frontier_mean([1.0, 2.0], [0.5], (0, 10), floor=0.4)
+
+
+def test_pareto_cells_trained():
+    # the frontier of the ten models is [0, 2, 5, 9]
+    assert pareto_cells_trained([0, 5, 7], LATENCY, PREDICTED) == (2, 4)
+    assert pareto_cells_trained([], LATENCY, PREDICTED) == (0, 4)
+    assert pareto_cells_trained(np.arange(10), LATENCY, PREDICTED) == (4, 4)
+    with pytest.raises(ValueError, match="pool positions"):
+        pareto_cells_trained([10], LATENCY, PREDICTED)
+
+
+def test_random_models_to_match_by_hand():
+    # The target needs model 0: n_d is its position in a random order + 1, uniform on {1, 2, 3}; at
+    # least half of the draws have it by n = 2 (2/3 of them), not by n = 1 (1/3).
+    latency, accuracy = np.array([0.0, 1.0, 2.0]), np.array([0.9, 0.5, 0.5])
+    target = frontier_mean(latency[:1], accuracy[:1], (0, 3), 0.5)
+    assert random_models_to_match(target, latency, accuracy, (0, 3), draws=1001, seed=0) == 2
+    # Here the target (the whole pool's 0.7) needs models 1 and 2 (model 0 sits at the floor): n_d = 2 only
+    # when model 0 comes last (1/3 of orders), so the median is 3 (the mean would be 2.67).
+    latency, accuracy = np.array([0.0, 1.0, 2.0]), np.array([0.6, 0.7, 0.8])
+    assert random_models_to_match(0.7, latency, accuracy, (0, 3), draws=1001, seed=0) == 3
+    assert random_models_to_match(0.7001, latency, accuracy, (0, 3)) == np.inf   # above the whole pool
+    assert random_models_to_match(0.6, latency, accuracy, (0, 3)) == 0            # the floor: nothing needed
+
+
+def test_random_models_to_match_agrees_with_a_linear_scan():
+    rng = np.random.default_rng(5)
+    latency, accuracy = rng.uniform(0, 10, 80), rng.uniform(0.5, 0.9, 80)
+    floor, band = accuracy.min(), (0, 10)
+    target = frontier_mean(latency[:20], accuracy[:20], band, floor)
+    draws, orders = 31, np.random.default_rng(7)
+    firsts = []
+    for _ in range(draws):  # the draws the function makes with seed 7, scanned one model at a time
+        order = orders.permutation(80)
+        firsts.append(next(n for n in range(81)
+                           if frontier_mean(latency[order[:n]], accuracy[order[:n]], band, floor) >= target))
+    assert random_models_to_match(target, latency, accuracy, band, draws=draws, seed=7) == np.sort(firsts)[15]
+    # many targets at once, from the same draws
+    means = random_frontier_means(latency, accuracy, band, draws=draws, seed=7)
+    many = random_models_to_match([floor, target, means[:, -1].max() + 0.01], latency, accuracy, band, means=means)
+    assert many.tolist() == [0, np.sort(firsts)[15], np.inf]
+
+
+def test_random_frontier_means_are_the_frontier_means_of_each_prefix():
+    rng = np.random.default_rng(8)
+    latency, accuracy = rng.uniform(0, 12, 40), rng.uniform(0.5, 0.9, 40)   # some beyond the band (1, 10)
+    means = random_frontier_means(latency, accuracy, (1, 10), floor=0.55, draws=3, seed=2)
+    orders = np.random.default_rng(2)
+    assert means.shape == (3, 41)
+    for row in means:
+        order = orders.permutation(40)
+        expected = [frontier_mean(latency[order[:n]], accuracy[order[:n]], (1, 10), 0.55) for n in range(41)]
+        np.testing.assert_allclose(row, expected, rtol=0, atol=1e-12)
+        assert np.all(np.diff(row) >= -1e-15)
+
+
+def test_frontier_summary_by_hand():
+    # four models in the band (0, 10) and one beyond it; floors: validation 0.6, final 0.62
+    latency = np.array([1.0, 3.0, 5.0, 8.0, 12.0])
+    val = np.array([0.6, 0.8, 0.7, 0.9, 0.95])
+    test = np.array([0.62, 0.78, 0.75, 0.88, 0.9])
+    outcomes = Outcomes(0, val, test, np.full(5, np.nan))
+    row = frontier_summary([2, 3], outcomes, latency, np.linspace(0, 10, 11))
+    assert row["validation_frontier_mean_%"] == pytest.approx(100 * (0.6 * 5 + 0.7 * 3 + 0.9 * 2) / 10)
+    assert row["final_frontier_mean_%"] == pytest.approx(100 * (0.62 * 5 + 0.75 * 3 + 0.88 * 2) / 10)
+    assert row["true_validation_frontier_mean_%"] == pytest.approx(100 * (0.6 * 3 + 0.8 * 5 + 0.9 * 2) / 10)
+    assert row["true_final_frontier_mean_%"] == pytest.approx(100 * (0.62 * 3 + 0.78 * 5 + 0.88 * 2) / 10)
+    assert (row["validation_pareto_cells"], row["final_pareto_cells"]) == (1, 1)
+    assert row["best_validation_%"] == pytest.approx(90.0) and row["trained"] == 2
+    # the older plain mean skips 0-4 ms, where these models have nothing, and exceeds the true frontier
+    assert row["mean_validation_frontier_%"] == pytest.approx(80.0)
+    assert row["mean_validation_frontier_%"] > row["true_validation_frontier_mean_%"]
+    with pytest.raises(ValueError, match="no pool model lies in the band"):
+        frontier_summary([0], outcomes, latency, np.linspace(20, 30, 5))
 
 
 def test_spread_by_prediction():

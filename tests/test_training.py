@@ -15,7 +15,7 @@ SETTINGS = {
 }
 
 
-def random_graphs(n: int, seed: int) -> GraphInputs:
+def random_graphs(n: int, seed: int, pooling: str = "slots") -> GraphInputs:
     """Random DAGs of 3 to 7 nodes (zero-padded to 7) with 4 one-hot node types."""
     rng = np.random.default_rng(seed)
     adjacency = np.triu(rng.integers(0, 2, (n, 7, 7)), 1).astype(np.uint8)
@@ -24,7 +24,7 @@ def random_graphs(n: int, seed: int) -> GraphInputs:
     for i, size in enumerate(sizes):
         adjacency[i, size:] = adjacency[i, :, size:] = 0
         labels[i, size:] = -1
-    return GraphInputs.from_graphs(one_hot_graphs(adjacency, labels, 4))
+    return GraphInputs.from_graphs(one_hot_graphs(adjacency, labels, 4), pooling)
 
 
 def mse_percent(z):
@@ -38,10 +38,11 @@ def mse_percent_grad(z, t):
 
 @pytest.mark.parametrize("setting", SETTINGS)
 @pytest.mark.parametrize("dropout", [0.0, 0.3])
-def test_gradients_equal_autograd(setting, dropout):
+@pytest.mark.parametrize("pooling", ["slots", "mean"])
+def test_gradients_equal_autograd(setting, dropout, pooling):
     torch.manual_seed(1)
     net = GCN(4, **SETTINGS[setting])
-    x, target = random_graphs(13, seed=2), np.linspace(80, 95, 13, dtype=np.float32)
+    x, target = random_graphs(13, seed=2, pooling=pooling), np.linspace(80, 95, 13, dtype=np.float32)
     rng = np.random.default_rng(3)
     masks = DropoutMasks.draw(net, 13, 7, dropout, rng) if dropout else None
 
@@ -96,9 +97,9 @@ def flat(net):
     return torch.nn.utils.parameters_to_vector(net.parameters()).detach()
 
 
-@pytest.mark.parametrize("dropout", [0.0, 0.1])
-def test_training_equals_autograd_adam_and_cosine_schedule(dropout):
-    x, target = random_graphs(23, seed=4), np.linspace(80, 95, 23, dtype=np.float32)
+@pytest.mark.parametrize("dropout, pooling", [(0.0, "slots"), (0.1, "slots"), (0.1, "mean")])
+def test_training_equals_autograd_adam_and_cosine_schedule(dropout, pooling):
+    x, target = random_graphs(23, seed=4, pooling=pooling), np.linspace(80, 95, 23, dtype=np.float32)
 
     def make_net():
         torch.manual_seed(5)

@@ -207,7 +207,7 @@ class NASBench101:
 
     def __repr__(self):
         return (f"NASBench101({len(self)} cells, source={self.source!r}, epochs={self.epochs}, "
-                f"runs={self.num_runs}, path='{self.path}')")
+                f"runs={self.num_runs}, file='{Path(self.path).name}')")  # .path has the full path
 
     def cell(self, i: int) -> Cell:
         return self.cells[i]
