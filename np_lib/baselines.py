@@ -2,9 +2,10 @@
 
 The paper (section 3.2) argues for a graph convolutional network without comparing it
 with a simpler predictor. The estimators here answer that question (notebook 10) on the
-same inputs (np_lib's encoding, :func:`np_lib.predictor.as_graphs`: NAS-Bench-101
-``Cell``/``CellArray`` or any space's :class:`~np_lib.encoding.GraphBatch`) and the same
-labels (accuracy fractions, :func:`np_lib.predictor.check_labels`):
+same inputs (np_lib's encoding, :func:`np_lib.estimator.as_graphs`: NAS-Bench-101
+``Cell``/``CellArray`` or any space's :class:`~np_lib.encoding.GraphBatch`), the same
+labels (accuracy fractions, :func:`np_lib.estimator.check_labels`) and the same parameter
+contract (:class:`np_lib.estimator.Estimator`):
 
 * :class:`MLPPredictor`: a multilayer perceptron on the flattened adjacency matrix and
   the flattened one-hot operations (:func:`flat_features`), the "adjacency one-hot"
@@ -29,8 +30,6 @@ for a comparison, fitted and scored in one run.
 from __future__ import annotations
 
 import contextlib
-import inspect
-import math
 
 import numpy as np
 import torch
@@ -38,9 +37,10 @@ from torch import nn
 from threadpoolctl import threadpool_limits
 
 from .encoding import GraphBatch
+from .estimator import Estimator, NeuralEstimator, as_graphs
 from .training import BETAS, EPS, flush_subnormals
-from .predictor import ACCURACY_RANGE, NeuralPredictor, as_graphs, check_labels
-from .validation import check_positive, check_seed
+from .predictor import ACCURACY_RANGE, NeuralPredictor, _logit
+from .validation import check_positive
 
 #: The GCN regressor's defaults, which the neural baselines share (module docstring).
 _GCN = NeuralPredictor().get_params()
@@ -58,55 +58,15 @@ def flat_features(graphs: GraphBatch) -> np.ndarray:
 
 # --- the estimator API shared with np_lib.predictor ------------------------------------------------
 
-class _Baseline:
-    """Parameters read from ``__init__`` (as scikit-learn's ``BaseEstimator``), clone, input checks."""
+class _Baseline(Estimator):
+    """What the baselines add to :class:`~np_lib.estimator.Estimator`: the training graphs' shape,
+    checked again at prediction time."""
 
     #: Set by fit: the (node slots, one-hot length) of the training graphs.
     shape_: tuple[int, int] | None = None
 
-    @classmethod
-    def _param_names(cls) -> tuple[str, ...]:
-        params = inspect.signature(cls.__init__).parameters.values()
-        return tuple(p.name for p in params if p.name != "self")
-
-    def get_params(self) -> dict:
-        """Every constructor parameter and its value (``type(self)(**get_params())`` is an unfitted copy)."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def _check_names(self, names) -> None:
-        unknown = set(names) - set(self._param_names())
-        if unknown:
-            raise TypeError(f"unknown parameter(s) {sorted(unknown)}; known: {list(self._param_names())}")
-
-    def set_params(self, **changes):
-        """Change some parameters in place (the fitted model, if any, is dropped); returns self."""
-        self._check_names(changes)
-        for name, value in changes.items():
-            setattr(self, name, value)
-        self._forget()
-        return self
-
-    def clone(self, **changes):
-        """A new, unfitted estimator with these parameters, some changed."""
-        self._check_names(changes)
-        return type(self)(**{**self.get_params(), **changes})
-
-    def __repr__(self):
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
-
     def _forget(self) -> None:
         self.shape_ = None
-
-    def _check_params(self) -> None:
-        check_seed(self.seed)
-        if self.num_threads is not None:
-            check_positive(self.num_threads, "num_threads")
-
-    def _fit_inputs(self, cells, y) -> tuple[GraphBatch, np.ndarray]:
-        graphs = as_graphs(cells)
-        y = check_labels(y, len(graphs))
-        self._check_params()
-        return graphs, y
 
     def _fitted_graphs(self, cells) -> GraphBatch:
         """``cells`` encoded, after checking the model is fitted and the graphs match its training graphs."""
@@ -167,29 +127,30 @@ class _ScaledSigmoidHead(nn.Module):
 def _output_bias(y: np.ndarray) -> float:
     # The prior log-odds of the labels' mean in the output range: training starts at the mean.
     low, high = ACCURACY_RANGE
-    p = min(max((float(y.mean()) - low) / (high - low), 1e-3), 1 - 1e-3)
-    return math.log(p / (1 - p))
+    return _logit((float(y.mean()) - low) / (high - low))
 
 
-class _NeuralBaseline(_Baseline):
-    """Training shared by the MLP and the GIN: :class:`~np_lib.predictor.NeuralPredictor`'s recipe."""
+class _NeuralBaseline(_Baseline, NeuralEstimator):
+    """Training shared by the MLP and the GIN: :class:`~np_lib.predictor.NeuralPredictor`'s recipe,
+    its training parameters and their defaults (a subclass adds its network's parameters and
+    passes these on as ``**params``)."""
 
     net_: nn.Module | None = None
+
+    def __init__(self, *, dropout: float = _GCN["dropout"], epochs: int = _GCN["epochs"],
+                 batch_size: int = _GCN["batch_size"], lr: float = _GCN["lr"],
+                 weight_decay: float = _GCN["weight_decay"], seed: int = 0, num_threads: int | None = 1):
+        self.dropout = dropout
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.seed = seed
+        self.num_threads = num_threads
 
     def _forget(self) -> None:
         super()._forget()
         self.net_ = None
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        for name in ("epochs", "batch_size"):
-            check_positive(getattr(self, name), name)
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr!r}")
-        if not self.weight_decay >= 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
 
     def _train(self, net: nn.Module, inputs, n: int, y: np.ndarray) -> None:
         """np_lib.training's recipe through autograd: Adam (L2 weight decay, fused kernel), a
@@ -253,23 +214,12 @@ class MLPPredictor(_NeuralBaseline):
         Torch threads while predicting (training runs on one).
     """
 
-    def __init__(self, hidden_sizes: tuple[int, ...] = (_GCN["D"],) * _GCN["num_layers"] + tuple(_GCN["fc_sizes"]),
-                 dropout: float = _GCN["dropout"], epochs: int = _GCN["epochs"],
-                 batch_size: int = _GCN["batch_size"], lr: float = _GCN["lr"],
-                 weight_decay: float = _GCN["weight_decay"], seed: int = 0, num_threads: int | None = 1):
-        self.hidden_sizes = tuple(hidden_sizes)
-        self.dropout = dropout
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.seed = seed
-        self.num_threads = num_threads
+    _tuple_params = ("hidden_sizes",)
 
-    def set_params(self, **changes):
-        if "hidden_sizes" in changes:
-            changes["hidden_sizes"] = tuple(changes["hidden_sizes"])
-        return super().set_params(**changes)
+    def __init__(self, hidden_sizes: tuple[int, ...] = (_GCN["D"],) * _GCN["num_layers"] + tuple(_GCN["fc_sizes"]),
+                 **params):
+        super().__init__(**params)
+        self.hidden_sizes = tuple(hidden_sizes)
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -307,25 +257,14 @@ class GINPredictor(_NeuralBaseline):
 
     _fixed_nodes = False  # a GNN reads graphs of any node count
 
+    _tuple_params = ("fc_sizes",)
+
     def __init__(self, D: int = _GCN["D"], num_layers: int = _GCN["num_layers"],
-                 fc_sizes: tuple[int, ...] = tuple(_GCN["fc_sizes"]), dropout: float = _GCN["dropout"],
-                 epochs: int = _GCN["epochs"], batch_size: int = _GCN["batch_size"], lr: float = _GCN["lr"],
-                 weight_decay: float = _GCN["weight_decay"], seed: int = 0, num_threads: int | None = 1):
+                 fc_sizes: tuple[int, ...] = tuple(_GCN["fc_sizes"]), **params):
+        super().__init__(**params)
         self.D = D
         self.num_layers = num_layers
         self.fc_sizes = tuple(fc_sizes)
-        self.dropout = dropout
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.seed = seed
-        self.num_threads = num_threads
-
-    def set_params(self, **changes):
-        if "fc_sizes" in changes:
-            changes["fc_sizes"] = tuple(changes["fc_sizes"])
-        return super().set_params(**changes)
 
     def _check_params(self) -> None:
         super()._check_params()

@@ -73,7 +73,6 @@ paper's plain MSE.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import io
 import math
 from collections.abc import Iterator
@@ -86,12 +85,13 @@ from threadpoolctl import threadpool_limits
 
 from . import chain_fastpath
 from .encoding import GraphBatch
+from .estimator import NeuralEstimator, as_graphs, check_labels
 from .gcn import GCN, INITS, POOLINGS, GraphInputs
 from .nasbench101.cell import Cell, CellArray
 from .nasbench101.encoding import encode
 from .storage import CorruptFileError, read_checked, write_checked
 from .training import train
-from .validation import check_positive, check_seed
+from .validation import check_positive
 
 #: Range of the regressor's output, accuracy fractions (section 4.1).
 ACCURACY_RANGE = (0.10, 1.00)
@@ -113,46 +113,6 @@ PRESETS = {
     "proxylessnas": {"num_layers": 18, "D": 96, "fc_sizes": (512, 128), "init": "looks_linear", "lr": 1e-3,
                      "huber_delta": None},
 }
-
-
-def as_graphs(cells) -> GraphBatch:
-    """Encode ``cells`` (``Cell``, sequence of ``Cell``, ``CellArray`` or ``GraphBatch``); reject empty input."""
-    if isinstance(cells, GraphBatch):
-        graphs = cells
-    elif isinstance(cells, Cell):
-        graphs = encode([cells])
-    elif isinstance(cells, np.ndarray):
-        # A space's own array form (chain op indices, pool rows): only the space knows its graphs.
-        raise TypeError(f"got a {cells.dtype} array of shape {cells.shape}: encode a space's architectures "
-                        f"first, model.fit(space.encode(archs), y) (any search space's GraphBatch is accepted)")
-    elif isinstance(cells, (str, bytes)) or not hasattr(cells, "__iter__"):
-        raise TypeError(f"expected a GraphBatch (space.encode(archs), any search space), NAS-Bench-101 Cells "
-                        f"or a CellArray, got {type(cells).__name__}")
-    else:
-        graphs = encode(cells)
-    if len(graphs) == 0:
-        raise ValueError("no cells given: need at least one architecture")
-    return graphs
-
-
-def check_labels(y, n: int) -> np.ndarray:
-    """``y`` as a float array of ``n`` accuracy fractions, or a ``ValueError`` saying what is wrong."""
-    try:
-        y = np.asarray(y, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError("labels must be numbers (accuracy fractions)") from None
-    if y.ndim != 1:
-        raise ValueError(f"labels must be one accuracy per cell (1-D), got shape {y.shape}")
-    if len(y) != n:
-        raise ValueError(f"{n} cells but {len(y)} labels")
-    bad = ~np.isfinite(y)
-    if bad.any():
-        raise ValueError(f"{bad.sum()} labels are NaN or infinite (first at position "
-                         f"{int(np.flatnonzero(bad)[0])}); drop those cells before fitting")
-    if y.min() < 0 or y.max() > 1:
-        hint = "; percentages? divide by 100" if y.max() <= 100 else ""
-        raise ValueError(f"labels must be accuracy fractions in [0, 1], got [{y.min():g}, {y.max():g}]{hint}")
-    return y
 
 
 @contextlib.contextmanager
@@ -179,8 +139,9 @@ def _threads(n: int | None):
         torch.set_num_threads(before)
 
 
-class _GCNEstimator:
-    """Hyper-parameters, input checks, training and persistence shared by the estimators.
+class _GCNEstimator(NeuralEstimator):
+    """Hyper-parameters, input checks, training and persistence shared by the estimators
+    (the parameter contract: :class:`np_lib.estimator.Estimator`).
 
     Parameters
     ----------
@@ -240,45 +201,10 @@ class _GCNEstimator:
 
     # -- parameters -------------------------------------------------------------------------------
 
-    @classmethod
-    def _param_names(cls) -> tuple[str, ...]:
-        """The keyword parameters of ``__init__``, read from its signature (as scikit-learn's
-        ``BaseEstimator`` does), following ``**params`` up to the base class."""
-        names = []
-        for klass in cls.__mro__:
-            if "__init__" not in vars(klass):
-                continue
-            params = inspect.signature(klass.__init__).parameters.values()
-            names += [p.name for p in params if p.name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
-                      and p.name not in names]
-            if not any(p.kind is p.VAR_KEYWORD for p in params):
-                break
-        return tuple(names)
-
-    def get_params(self) -> dict:
-        """Every constructor parameter and its value (``type(self)(**get_params())`` is an unfitted copy)."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def _check_names(self, names) -> None:
-        unknown = set(names) - set(self._param_names())
-        if unknown:
-            raise TypeError(f"unknown parameter(s) {sorted(unknown)}; known: {list(self._param_names())}")
-
-    def set_params(self, **changes):
-        """Change some parameters in place (the fitted network, if any, is dropped); returns self."""
-        self._check_names(changes)
-        for name, value in changes.items():
-            setattr(self, name, tuple(value) if name == "fc_sizes" else value)
-        self._forget()
-        return self
+    _tuple_params = ("fc_sizes",)
 
     def _forget(self) -> None:
         self.net_ = None
-
-    def clone(self, **changes):
-        """A new, unfitted estimator with these parameters, some changed."""
-        self._check_names(changes)
-        return type(self)(**{**self.get_params(), **changes})
 
     @classmethod
     def preset(cls, name: str, **changes):
@@ -297,19 +223,15 @@ class _GCNEstimator:
             setting = PRESETS[name]
         except KeyError:
             raise ValueError(f"unknown preset {name!r}; known: {sorted(PRESETS)}") from None
-        cls._check_names(cls, changes)
+        cls._check_names(changes)
         return cls(**{**setting, **changes})
 
-    def __repr__(self):
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
-
     def _check_params(self) -> None:
-        for name in ("D", "num_layers", "epochs", "batch_size"):
+        super()._check_params()  # seed, threads and training (np_lib.estimator)
+        for name in ("D", "num_layers"):
             check_positive(getattr(self, name), name)
         for size in self.fc_sizes:
             check_positive(size, "each of fc_sizes")
-        if self.num_threads is not None:
-            check_positive(self.num_threads, "num_threads")
         if self.init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {self.init!r}")
         if self.pooling not in POOLINGS:
@@ -318,13 +240,6 @@ class _GCNEstimator:
         if delta is not None and (isinstance(delta, bool) or not isinstance(delta, (int, float)) or not delta > 0):
             raise ValueError(f"huber_delta must be a positive number of accuracy percent or None, "
                              f"got {self.huber_delta!r}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr!r}")
-        if not self.weight_decay >= 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
-        check_seed(self.seed)
 
     def _new_net(self, num_features: int, output_bias: float = 0.0) -> GCN:
         return GCN(num_features, D=int(self.D), num_layers=int(self.num_layers),
@@ -343,7 +258,7 @@ class _GCNEstimator:
     # -- fitting and inference --------------------------------------------------------------------
 
     def _fit_net(self, graphs: GraphBatch, target: np.ndarray, loss_grad, output_bias: float) -> None:
-        self._check_params()
+        # The caller checked the inputs and parameters (Estimator._fit_inputs).
         x = GraphInputs.from_graphs(graphs, self.pooling)
         # One thread whatever num_threads says: a step's matmuls are too small to split, and
         # two pools spinning on 2 cores made steps 9x slower (benchmarks/README.md, "Threads").
@@ -458,8 +373,7 @@ class NeuralPredictor(_GCNEstimator):
     """
 
     def fit(self, cells, y) -> "NeuralPredictor":
-        graphs = as_graphs(cells)
-        y = check_labels(y, len(graphs))
+        graphs, y = self._fit_inputs(cells, y)
         low, high = ACCURACY_RANGE
 
         delta = None if self.huber_delta is None else float(self.huber_delta)
@@ -529,8 +443,7 @@ class NeuralClassifier(_Thresholded):
     """
 
     def fit(self, cells, y) -> "NeuralClassifier":
-        graphs = as_graphs(cells)
-        y = check_labels(y, len(graphs))
+        graphs, y = self._fit_inputs(cells, y)
         above = y > self.threshold
         def loss_grad(z, t):
             return (expit(z) - t) / len(z)  # d/dz of the mean binary cross-entropy on logits
@@ -613,9 +526,7 @@ class TwoStagePredictor(_Thresholded):
         self.classifier_ = self.regressor_ = None
 
     def fit(self, cells, y) -> "TwoStagePredictor":
-        graphs = as_graphs(cells)
-        y = check_labels(y, len(graphs))
-        self._check_params()
+        graphs, y = self._fit_inputs(cells, y)
         above = y > self.threshold
         if above.sum() < 2:
             raise ValueError(f"only {above.sum()} training cell(s) above the threshold {self.threshold:g}: "
