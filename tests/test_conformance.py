@@ -10,6 +10,7 @@ import torch
 
 from np_lib.baselines import BoostedTreesPredictor, GINPredictor, MLPPredictor
 from np_lib.encoding import GraphBatch
+from np_lib.estimator import Estimator
 from np_lib.predictor import NeuralClassifier, NeuralPredictor, TwoStagePredictor
 from np_lib.spaces import base
 
@@ -140,7 +141,11 @@ def test_estimator_parameters(cls):
     est = cls()
     signature = {p for klass in cls.__mro__ if "__init__" in vars(klass) and klass is not object
                  for p in inspect.signature(klass.__init__).parameters} - {"self", "params"}
-    assert set(est.get_params()) == signature
+    assert isinstance(est, Estimator) and set(est.get_params()) == signature
+    for name in cls._tuple_params:                                           # lists become tuples, as in __init__
+        value = list(getattr(est, name))
+        assert est.clone(**{name: value}).get_params()[name] == tuple(value)
+        assert est.set_params(**{name: value}) is est and getattr(est, name) == tuple(value)
     clone = est.clone()
     assert clone is not est and clone.get_params() == est.get_params()
     assert eval(repr(est), {cls.__name__: cls}).get_params() == est.get_params()   # repr round-trips
@@ -161,6 +166,8 @@ def test_estimator_contract_on_each_space(spaces, name, cls, tmp_path):
     assert out.shape == (len(y),)
     same = _make(cls, y).fit(graphs, y)
     np.testing.assert_array_equal(_output(same, graphs), out)                # seed determinism
+    with pytest.raises(RuntimeError, match="not fitted"):
+        _output(same.set_params(seed=1), graphs)                             # set_params drops the fit
     other = _make(cls, y).set_params(seed=1).fit(graphs, y)
     assert not np.array_equal(_output(other, graphs), out)
     if hasattr(cls, "save"):
