@@ -23,6 +23,15 @@ median fit seconds (one thread). A two-stage variant is fitted once per draw and
 scored under every ranking rule (``TwoStagePredictor(ranking=...)``), whose fit
 is the same. ``--paired`` adds paired differences (95 % t intervals over draws)
 of tau and top-10 against the first variant run.
+
+``--fit-time`` prints only the fit cost instead: CPU seconds (``time.process_time``,
+torch on one thread) of fitting the default NeuralPredictor and TwoStagePredictor and
+the same before issue 15 (``BEFORE``), one fit each per draw on that draw's N
+training cells, the two settings interleaved (their order alternating by draw) so
+that a change in the machine's load falls on both; median, range and the paired
+difference now minus before (95 % t interval over the draws):
+
+    NP_LIB_DATA_DIR=../shared/data PYTHONPATH=. python benchmarks/predictor_quality.py --fit-time --draws 5
 """
 from __future__ import annotations
 
@@ -30,9 +39,11 @@ import argparse
 import time
 
 import numpy as np
+import torch
 
 import np_lib.nasbench101 as nb
 from np_lib import NeuralPredictor, TwoStagePredictor
+from np_lib.compare import paired_difference
 from np_lib.metrics import kendall_tau, mse_percent
 from np_lib.predictor import RANKINGS, two_stage_score
 
@@ -57,6 +68,34 @@ def variants() -> dict:
         "TwoStagePredictor, before issue 15 (lr 1e-4, mean, MSE)": (TwoStagePredictor, {**BEFORE, "ranking": "cascade"}),
         "TwoStagePredictor defaults but mean pooling": (TwoStagePredictor, {"pooling": "mean"}),
     }
+
+
+#: --fit-time: estimator -> (its class, the defaults before issue 15); "now" is the class defaults.
+FIT_TIME = {
+    "NeuralPredictor": (NeuralPredictor, BEFORE),
+    "TwoStagePredictor": (TwoStagePredictor, {**BEFORE, "ranking": "cascade"}),
+}
+
+
+def fit_times(cells, y, splits, epochs: int) -> None:
+    """Print the --fit-time table (module docstring): CPU seconds per fit, now and before issue 15."""
+    torch.set_num_threads(1)  # fits train on one thread anyway; this also pins the input encoding's ops
+    seconds = {(name, when): [] for name in FIT_TIME for when in ("before", "now")}
+    for d, (train, _) in enumerate(splits):
+        for name, (cls, before) in FIT_TIME.items():
+            settings = [("before", before), ("now", {})]
+            for when, params in settings[::-1] if d % 2 else settings:
+                start = time.process_time()
+                cls(epochs=epochs, seed=d, **params).fit(cells[train], y[train])
+                seconds[name, when].append(time.process_time() - start)
+                print(f"draw {d} {name} {when}: {seconds[name, when][-1]:.2f} CPU s", flush=True)
+    print("\n| estimator | before issue 15: median (range), CPU s | defaults now: median (range), CPU s "
+          "| now - before, paired (95 % interval) | now / before (medians) |\n|---|---|---|---|---|")
+    for name in FIT_TIME:
+        before, now = (np.array(seconds[name, when]) for when in ("before", "now"))
+        cells_of = [f"{np.median(t):.2f} ({t.min():.2f}-{t.max():.2f})" for t in (before, now)]
+        print(f"| {name} | {cells_of[0]} | {cells_of[1]} | {paired_difference(now, before)} "
+              f"| {np.median(now) / np.median(before):.2f} |")
 
 
 def draws(num_cells: int, tiny: np.ndarray, N: int, held_out: int, count: int, seed: int):
@@ -102,6 +141,7 @@ def main():
     parser.add_argument("--paired", action="store_true", help="paired differences against the first row")
     parser.add_argument("--per-draw", action="store_true", help="also print each draw's tau and top-10")
     parser.add_argument("--space", choices=("nasbench101", "nasbench201"), default="nasbench101")
+    parser.add_argument("--fit-time", action="store_true", help="only the fit CPU seconds, now and before issue 15")
     args = parser.parse_args()
 
     if args.space == "nasbench101":
@@ -130,6 +170,9 @@ def main():
           f"{about}; best possible top-10 / top-100 (draw 0): {100 * best[:10].mean():.2f} / {100 * best[:100].mean():.2f}")
     failed = [int((y[train] < FAILED_RUN).sum()) for train, _ in splits]
     print(f"failed-run labels (< {FAILED_RUN:.0%}) in each draw's training set: {failed}")
+    if args.fit_time:
+        fit_times(cells_of, y, splits, args.epochs)
+        return
 
     degenerate_column = "rank of 2-/3-vertex" if args.space == "nasbench101" else "best rank of a disconnected cell"
     header = f"| variant | tau | worst tau | MSE > 91 % | top-10 | top-100 | {degenerate_column} (worst) | fit s |"
