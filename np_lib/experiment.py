@@ -109,6 +109,14 @@ class Experiment:
     def name(self) -> str:
         return self.manifest["strategy"]["strategy"]
 
+    def first(self, r: int) -> "Experiment":
+        """Its first ``r`` runs: run ``i`` of every experiment of one seed starts from the same
+        seeds, so the first ``r`` runs of two experiments are still paired."""
+        check_positive(r, "r")
+        if r > len(self.runs):
+            raise ValueError(f"first({r}) of an experiment with {len(self.runs)} runs")
+        return Experiment(self.manifest, self.runs[:r])
+
     def table(self) -> pd.DataFrame:
         """Long table: one row per (rep, budget) with the trace's metrics."""
         parts = [pd.DataFrame({"rep": run.rep, "budget": run.trace.budgets,
@@ -358,6 +366,20 @@ def _limit_threads(threads: int, parent_pid: int | None = None) -> None:
         sys.modules["torch"].set_num_threads(threads)
     if parent_pid is not None:
         watch_parent(parent_pid)
+
+
+def run_experiments(strategies: dict, benchmark, *, budget: int, seed: int = 0, executor: Executor | None = None,
+                    serial=(), **options) -> dict:
+    """:func:`run_experiment` for each ``{label: (strategy, runs)}``, in order, all on one ``seed``.
+
+    One seed makes run ``i`` of every experiment start from the same seeds, so any two are
+    paired run by run (:func:`np_lib.compare.compare_runs`). Labels in ``serial`` run in this
+    process even when an ``executor`` is given (baselines that take milliseconds gain nothing
+    from a worker). ``options`` go to :func:`run_experiment`. Returns ``{label: Experiment}``.
+    """
+    return {label: run_experiment(strategy, benchmark, budget=budget, runs=runs, seed=seed,
+                                  executor=None if label in serial else executor, **options)
+            for label, (strategy, runs) in strategies.items()}
 
 
 def process_pool(workers: int | None = None, threads_per_worker: int = 1) -> ProcessPoolExecutor:
@@ -610,3 +632,92 @@ def load_experiment(directory: str | Path) -> Experiment:
         raise ValueError(f"{directory}: format {manifest.get('format')!r}, this np_lib reads format {_FORMAT}")
     runs = store.load(seed=manifest["seed"], unreadable="left out (run_experiment recomputes it)")
     return Experiment(manifest, [run for _, run in sorted(runs.items())])
+
+
+# --- reading experiments at a budget (notebooks 04 and 05) ---
+
+def mean_std_at(experiment: Experiment, budget: int, metric: str = "best_validation",
+                scale: float = 1.0) -> tuple[float, float]:
+    """Mean and standard deviation over runs (``ddof=1``) of ``metric`` after ``budget`` models,
+    times ``scale`` (100 for percent): one point of a Figure 4 or Figure 7 curve (section 4.1)."""
+    row = experiment.summary().loc[budget]
+    return scale * row[f"{metric}_mean"], scale * row[f"{metric}_std"]
+
+
+def _picks_from(experiment: Experiment) -> int:
+    # A predictor search's first N models are its random training set (section 3): its own
+    # choices start at N + 1. Other strategies choose from the first model on.
+    return int(experiment.manifest["strategy"].get("N", 0))
+
+
+def curve_points(experiment: Experiment, budgets, metric: str = "best_validation", *, scale: float = 1.0,
+                 digits: int = 4) -> dict:
+    """``{budget: {"mean": ..., "std": ...}}`` (:func:`mean_std_at`, rounded to ``digits``) for a
+    results file; budgets at or below a predictor search's N are left out (they are its random
+    training set, not its picks)."""
+    points = {}
+    for b in budgets:
+        if b > _picks_from(experiment):
+            mean, std = mean_std_at(experiment, b, metric, scale)
+            points[int(b)] = {"mean": round(float(mean), digits), "std": round(float(std), digits)}
+    return points
+
+
+def budget_table(experiments: dict, budgets, metrics=("best_validation",), *, names: dict | None = None,
+                 scale: float = 100, digits: int = 2) -> pd.DataFrame:
+    """Figure 4's curves as numbers: "mean ± std" over runs at each budget, one row per
+    (metric, label), one column per budget ("models trained"); "—" at or below a predictor
+    search's N and where there is no value. ``names`` renames the metrics for the rows."""
+    names = names or {}
+
+    def text(mean, std):
+        return "—" if np.isnan(mean) else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+    table = {}
+    for metric in metrics:
+        for label, experiment in experiments.items():
+            table[(names.get(metric, metric), label)] = [
+                "—" if b <= _picks_from(experiment) else text(*mean_std_at(experiment, b, metric, scale))
+                for b in budgets]
+    return pd.DataFrame(table, index=pd.Index(list(budgets), name="models trained")).T
+
+
+def evolution_counters(experiment: Experiment, budget: int) -> dict:
+    """What a search's redraw policy did, per run (mean over runs): notebook 04's appendix on
+    :class:`~np_lib.search.RegularizedEvolution` (``distinct_child``).
+
+    Rows: the share of children (models after the initial population) that are their parent,
+    the share of distinct cells among the ``budget`` models, the mutations drawn per child and
+    those redrawn because the mutant was the parent, the fallbacks per run, and the best
+    validation accuracy after ``budget`` models (mean, std over runs, in %). For a strategy
+    without a population (random search) the evolution counters are NaN.
+    """
+    distinct = np.array([len(np.unique(run.trace.trained)) for run in experiment.runs])
+    mean, std = mean_std_at(experiment, budget, scale=100)
+    counters = dict.fromkeys(("children that are their parent (%)", "mutations drawn per child",
+                              "  of them redrawn as the parent", "fallbacks per run"), np.nan)
+    population = experiment.manifest["strategy"].get("population_size")
+    if population is not None:
+        stats, children = experiment.stats(), budget - population
+        counters = {"children that are their parent (%)": 100 * stats["parent_repeats"].mean() / children,
+                    "mutations drawn per child": 1 + stats["redraws"].mean() / children,
+                    "  of them redrawn as the parent": stats["parent_redraws"].mean() / children,
+                    "fallbacks per run": stats["fallbacks"].mean()}
+    return {"children that are their parent (%)": counters["children that are their parent (%)"],
+            "distinct cells among the models (%)": 100 * distinct.mean() / budget,
+            "mutations drawn per child": counters["mutations drawn per child"],
+            "  of them redrawn as the parent": counters["  of them redrawn as the parent"],
+            "fallbacks per run": counters["fallbacks per run"],
+            f"best validation after {budget} (%)": mean, "  std over runs": std}
+
+
+def distinct_cells(experiment: Experiment) -> np.ndarray:
+    """Mean over runs of how many distinct cells are among the first ``b`` models trained, for
+    ``b = 1 ..`` the shortest run's length: a search that retrains models falls below the diagonal."""
+    length = min(len(run.trace) for run in experiment.runs)
+    counts = []
+    for run in experiment.runs:
+        first = np.zeros(length, bool)
+        first[np.unique(run.trace.trained[:length], return_index=True)[1]] = True
+        counts.append(np.cumsum(first))
+    return np.mean(counts, axis=0)

@@ -402,3 +402,70 @@ def test_two_experiments_started_at_once_in_one_directory_one_wins(tmp_path):
     experiment = load_experiment(directory)
     assert experiment.manifest["budget"] == winners[0]
     assert [len(run.trace) for run in experiment.runs] == [winners[0]] * 3
+
+
+def test_run_experiments_runs_each_strategy_on_one_seed(nasbench):
+    from np_lib.experiment import run_experiments
+
+    class Refuse(ThreadPoolExecutor):
+        def submit(self, *args, **kwargs):
+            raise AssertionError("a serial label reached the executor")
+
+    strategies = {"random": (RandomSearch(), 3), "oracle": (Oracle(), 2)}
+    with Refuse(1) as executor:
+        got = run_experiments(strategies, nasbench, budget=BUDGET, seed=4, executor=executor,
+                              serial={"random", "oracle"}, progress=False)
+    assert list(got) == ["random", "oracle"] and [len(e.runs) for e in got.values()] == [3, 2]
+    alone = run_experiment(RandomSearch(), nasbench, budget=BUDGET, runs=3, seed=4, progress=False)
+    pd.testing.assert_frame_equal(got["random"].table(), alone.table())
+    # one seed: run r of both experiments saw the same simulated training, so they pair
+    assert [r.simulate_seed for r in got["oracle"].runs] == [r.simulate_seed for r in got["random"].runs][:2]
+
+
+def _curves_experiment(curves, strategy: dict) -> Experiment:
+    runs = []
+    for r, values in enumerate(curves):
+        v = np.maximum.accumulate(np.asarray(values, float))
+        n = len(v)
+        runs.append(Run(r, r, r, Trace(np.arange(1, n + 1), np.arange(n), np.arange(n), v, np.full(n, np.nan),
+                                       np.arange(1.0, n + 1)), {}))
+    return Experiment({"strategy": strategy}, runs)
+
+
+def test_points_and_tables_at_a_budget_skip_a_predictors_random_training_set():
+    from np_lib.experiment import budget_table, curve_points, mean_std_at
+
+    runs = [[0.90, 0.91, 0.92, 0.93], [0.90, 0.93, 0.93, 0.95]]
+    predictor = _curves_experiment(runs, {"strategy": "neural_predictor", "N": 2})
+    rs = _curves_experiment(runs, {"strategy": "random_search"})
+    mean, std = mean_std_at(rs, 4, scale=100)
+    assert (mean, std) == pytest.approx((94.0, np.std([93.0, 95.0], ddof=1)))
+    assert list(curve_points(predictor, [1, 2, 3, 4])) == [3, 4]         # 1 and 2 are its random training set
+    assert curve_points(rs, [4], scale=100, digits=2) == {4: {"mean": 94.0, "std": round(std, 2)}}
+    table = budget_table({"random search": rs, "Neural Predictor": predictor}, [2, 4], names={"best_validation": "val"})
+    assert table.loc[("val", "Neural Predictor")].tolist() == ["—", "94.00 ± 1.41"]
+    assert table.loc[("val", "random search"), 2] == "92.00 ± 1.41"
+
+
+def test_evolution_counters_measure_the_redraw_policy(nasbench):
+    from np_lib.experiment import distinct_cells, evolution_counters
+
+    budget = 30
+    for distinct_child in (True, False):
+        evolution = RegularizedEvolution(population_size=10, tournament_size=3, distinct_child=distinct_child)
+        e = run_experiment(evolution, nasbench, budget=budget, runs=3, seed=0, progress=False)
+        counters = evolution_counters(e, budget)
+        stats = e.stats()
+        assert counters["children that are their parent (%)"] == pytest.approx(
+            100 * stats["parent_repeats"].mean() / (budget - 10))
+        assert (counters["children that are their parent (%)"] == 0) == distinct_child
+        unique = np.mean([len(set(run.trace.trained)) for run in e.runs])
+        assert counters["distinct cells among the models (%)"] == pytest.approx(100 * unique / budget)
+        assert distinct_cells(e)[-1] == pytest.approx(unique)
+        assert counters[f"best validation after {budget} (%)"] == pytest.approx(
+            100 * np.mean([run.trace.best_validation[-1] for run in e.runs]))
+    rs = run_experiment(RandomSearch(), nasbench, budget=budget, runs=2, seed=0, progress=False)
+    counters = evolution_counters(rs, budget)
+    assert counters["distinct cells among the models (%)"] == 100.0   # without replacement
+    assert math.isnan(counters["mutations drawn per child"])          # no population, no mutations
+    assert distinct_cells(rs).tolist() == list(range(1, budget + 1))  # the diagonal
