@@ -85,9 +85,10 @@ from threadpoolctl import threadpool_limits
 
 from . import chain_fastpath
 from .encoding import GraphBatch
-from .estimator import NeuralEstimator, as_graphs, check_labels
+# as_graphs and check_labels are also imported from here (np_lib.crossval, np_lib.predictor_comparison).
+from .estimator import NeuralEstimator, as_graphs, check_labels  # noqa: F401
 from .gcn import GCN, INITS, POOLINGS, GraphInputs
-from .nasbench101.cell import Cell, CellArray
+from .nasbench101.cell import CellArray
 from .nasbench101.encoding import encode
 from .storage import CorruptFileError, read_checked, write_checked
 from .training import train
