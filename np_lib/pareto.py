@@ -21,6 +21,11 @@
   (how many random in-band models reach the same frontier mean, from
   :func:`random_frontier_means`);
   :func:`frontier_summary` and :func:`compare_frontiers` report them per run.
+* Notebook 06's checks: :func:`soft_pareto_by_count` (a third reading of the
+  rule, below), :func:`final_frontier_curve` (Figure 8 right as one curve per
+  run), :func:`paired_frontiers` (per-run differences with 95 % intervals),
+  :func:`repeat_soft_pareto` (the comparison repeated over seeds) and
+  :func:`generalisation_test` (Figure 9 right).
 
 Why not the plain mean of :func:`frontier_curve` over the band. The staircase
 is undefined (NaN) below a method's fastest model, and a ``nanmean`` then
@@ -39,7 +44,9 @@ frontier. We read it as the previous J *soft-Pareto* models: a model is kept
 when its predicted accuracy beats the lowest of the last J models kept so far.
 J = 1 is then exactly the regular Pareto frontier, a larger J admits models a
 little below the frontier, and K stays in the paper's range (the notebook
-06_latency_constrained_search.ipynb shows both readings' K).
+06_latency_constrained_search.ipynb shows both readings' K). A third reading,
+:func:`soft_pareto_by_count`, keeps a model when fewer than J faster models are
+predicted at least as accurate; notebook 06 trains its selection too.
 """
 from __future__ import annotations
 
@@ -461,3 +468,116 @@ class SoftParetoSearch(Strategy):
         stats = {"N": int(self.N), "K": len(selected), "J": int(self.J), "candidates": len(candidates),
                  "soft_pareto": found}
         return SoftParetoResult(trace, stats, None, train, candidates, predicted, selected, model)
+
+
+# -- notebook 06's checks of the soft-Pareto rule and of the comparison with random search -------------
+
+def soft_pareto_by_count(latency, predicted, J: int = 6) -> np.ndarray:
+    """The other reading of section 4.2's rule: keep a model that fewer than ``J`` faster models beat.
+
+    "We define a model as soft-Pareto optimal when the predicted accuracy is
+    higher than the minimum of the previous J models" can also mean: no more
+    than ``J - 1`` faster models are predicted at least as accurate (a model is
+    within the J best of everything at most as slow, a "J-skyline"). Unlike
+    :func:`soft_pareto`, which compares with a window of the last J *kept*
+    models, it compares with every faster model, so it keeps fewer (notebook 06
+    shows both on the same predictions). ``J = 1`` is :func:`pareto_front`
+    (same order and ties: among equal latencies the most accurate comes first).
+    Indices, fastest first.
+    """
+    import heapq
+
+    check_positive(J, "J")
+    latency, predicted = _paired(latency, predicted, "predicted accuracies")
+    best: list[float] = []  # min-heap of the J highest predictions among the faster models
+    kept = []
+    order = _by_latency(latency, predicted)
+    for i, p in zip(order.tolist(), predicted[order].tolist()):
+        # fewer than J faster models at least as good <=> the J-th best faster one is below p
+        if len(best) < J or best[0] < p:
+            kept.append(i)
+        if len(best) < J:
+            heapq.heappush(best, p)
+        elif p > best[0]:
+            heapq.heapreplace(best, p)
+    return np.array(kept, dtype=np.int64)
+
+
+def final_frontier_curve(trained, outcomes, latency, grid, floor: float) -> np.ndarray:
+    """The staircase that :func:`frontier_summary`'s ``final_frontier_mean_%`` integrates, on ``grid``.
+
+    The models ``trained`` (pool positions) that are on their own validation
+    frontier are the ones a user would retrain; the curve is the best final
+    measure (``outcomes.test_accuracy``) among them at most as slow as each
+    latency of ``grid``, and ``floor`` where none is (as in :func:`frontier_mean`):
+    Figure 8 (right) as one curve per run, so runs can be averaged.
+    """
+    latency = check_latency(latency)
+    trained = _positions(trained, len(latency))
+    lat, val = latency[trained], outcomes.validation_accuracy[trained]
+    front = pareto_front(lat, val)
+    curve = frontier_curve(lat[front], outcomes.test_accuracy[trained][front], grid)
+    return np.where(np.isnan(curve), float(floor), np.maximum(curve, float(floor)))
+
+
+def paired_frontiers(frame, a: str, b: str, measures: dict, *, confidence: float = 0.95):
+    """Per measure: both methods' means over runs and the paired difference ``a - b`` with its interval.
+
+    ``frame``: one row per (run, method), as :func:`compare_frontiers` returns;
+    ``measures``: ``{column: label}``. Run ``r`` of both methods saw the same
+    simulated outcomes, so the per-run difference is the comparison
+    (:func:`np_lib.compare.paired_difference`, Student t); the verdict names a
+    winner only when the interval excludes 0. Returns a DataFrame, one row per measure.
+    """
+    import pandas as pd
+
+    from .compare import paired_difference
+
+    x, y = (frame[frame.method == m].sort_values("run") for m in (a, b))
+    if len(x) != len(y) or not (x.run.to_numpy() == y.run.to_numpy()).all():
+        raise ValueError(f"{a!r} and {b!r} must have the same runs to be paired")
+    rows = {}
+    for column, label in measures.items():
+        d = paired_difference(x[column].to_numpy(), y[column].to_numpy(), confidence=confidence)
+        rows[label] = {a: x[column].mean(), b: y[column].mean(), "difference": str(d), "verdict": d.verdict(a, b)}
+    return pd.DataFrame(rows).T
+
+
+def repeat_soft_pareto(search: SoftParetoSearch, baselines: dict, pool, grid, *, runs: int, seed,
+                       band=None, label: str = "soft-Pareto"):
+    """Section 4.2's comparison repeated: the soft-Pareto ``search`` and each baseline, ``runs`` times.
+
+    Run ``r`` of every method sees the same simulated outcomes and seeds
+    (:func:`np_lib.experiment.run_experiment` with the same ``seed``). The
+    soft-Pareto search trains N + its own K (no cap); each baseline of
+    ``baselines`` (``{label: Strategy}``, e.g. :class:`np_lib.search.RandomSearch`)
+    is run with the longest such budget and cut, per run, to the same N + K
+    (:func:`compare_frontiers`). Returns ``(experiments, table)``: the
+    experiments by label (``label`` first) and one row per (run, method) of
+    :func:`frontier_summary` over ``band``.
+    """
+    from .experiment import run_experiment
+
+    pool = as_pool(pool)
+    soft = run_experiment(search, pool, budget=len(pool), runs=runs, seed=seed, progress=False)
+    longest = max(len(run.trace) for run in soft.runs)
+    experiments = {label: soft, **{name: run_experiment(strategy, pool, budget=longest, runs=runs, seed=seed,
+                                                        progress=False)
+                                   for name, strategy in baselines.items()}}
+    return experiments, compare_frontiers(pool, experiments, grid, band=band)
+
+
+def generalisation_test(space, model, models: int, *, count: int = 10, sample_seed, evaluate_seed):
+    """Figure 9 (right): ``count`` of ``models`` unconstrained random models, spread by prediction, "trained".
+
+    "We randomly sample 100,000 models from the search space ... we select 10
+    models": ``models`` uniform models of ``space`` (from ``sample_seed``) are
+    predicted by the fitted ``model``; the lowest, the highest and
+    ``count - 2`` evenly spaced predictions between (:func:`spread_by_prediction`)
+    are evaluated (``space.evaluate`` with ``evaluate_seed``). Returns
+    ``(archs, predicted, evaluation)`` of the ``count`` picked models.
+    """
+    archs = space.sample(models, sample_seed)
+    predicted = space.predict(model, archs, progress=False)
+    picked = spread_by_prediction(predicted, count)
+    return archs[picked], predicted[picked], space.evaluate(archs[picked], evaluate_seed)
