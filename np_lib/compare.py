@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from .validation import as_rng, check_count
 
@@ -110,3 +111,58 @@ def compare_runs(a, b, budget: int, metric: str = "best_validation", *, scale: f
     if unpaired:
         raise ValueError(f"runs {unpaired} saw different simulated training: run both with the same seed")
     return paired_difference(scale * at_budget(a, budget, metric), scale * at_budget(b, budget, metric), **options)
+
+
+#: The two accuracies of a search trace, and how the tables name them.
+ACCURACIES = {"best_validation": "validation", "test_of_best": "test"}
+
+
+def paired_table(experiments: dict, pairs, budgets, *, metrics: dict = ACCURACIES, starts: dict | None = None,
+                 scale: float = 100.0, **options):
+    """Paired differences between pairs of experiments at several budgets (Figures 4 and 7's tables).
+
+    ``experiments``: ``{label: Experiment}`` of one seed; ``pairs``: ``[(a, b), ...]`` labels,
+    ``a - b`` is taken run by run over the first ``min`` runs of both (:meth:`Experiment.first`).
+    ``metrics``: ``{trace metric: name}``. ``starts``: ``{label: N}`` for methods that do not pick
+    before model N + 1 (the Neural Predictor): a budget at or below a pair's larger start is "—".
+    Returns ``(table, differences)``: ``table`` has one row per ``(f"{a} − {b}", name)``, one
+    column per budget, cells ``mean [low, high]`` and `` *`` where the 95 % interval excludes
+    zero (the only place a verdict is due); ``differences`` maps ``f"{a} - {b}, {name}, {budget}"``
+    to :meth:`Difference.as_dict`. ``options`` go to :func:`paired_difference`.
+    """
+    starts = starts or {}
+    rows, differences = {}, {}
+    for a, b in pairs:
+        r = min(len(experiments[a].runs), len(experiments[b].runs))
+        first_a, first_b = experiments[a].first(r), experiments[b].first(r)
+        for metric, name in metrics.items():
+            row = {}
+            for budget in budgets:
+                if budget <= max(starts.get(a, 0), starts.get(b, 0)):
+                    row[budget] = "—"
+                    continue
+                d = compare_runs(first_a, first_b, budget, metric, scale=scale, **options)
+                row[budget] = f"{d}{' *' if d.excludes_zero else ''}"
+                differences[f"{a} - {b}, {name}, {budget}"] = d.as_dict()
+            rows[(f"{a} − {b}", name)] = row
+    return pd.DataFrame(rows).T, differences
+
+
+def paired_by_run(frame: pd.DataFrame, a: str, b: str, columns: dict, *, method: str = "method",
+                  run: str = "run", **options) -> pd.DataFrame:
+    """Per column of a long table (one row per method and run): both methods' means over runs and
+    the paired difference ``a - b`` with its interval and verdict (notebook 08's frontier measures).
+
+    ``columns``: ``{column: label}``; rows of ``a`` and ``b`` are paired by ``run`` and must hold
+    the same runs. ``options`` go to :func:`paired_difference`. One row per label.
+    """
+    x, y = (frame[frame[method] == m].sort_values(run) for m in (a, b))
+    if x.empty or y.empty:
+        raise ValueError(f"no rows of {a if x.empty else b!r} in the {method!r} column")
+    if x[run].tolist() != y[run].tolist():
+        raise ValueError(f"{a!r} and {b!r} hold different runs: pair the same runs of both")
+    rows = {}
+    for column, label in columns.items():
+        d = paired_difference(x[column].to_numpy(), y[column].to_numpy(), **options)
+        rows[label] = {a: x[column].mean(), b: y[column].mean(), "difference": str(d), "verdict": d.verdict(a, b)}
+    return pd.DataFrame(rows).T

@@ -76,3 +76,35 @@ def classifier_scores(y_true, keep, threshold: float = 0.91) -> dict[str, float]
     """``fnr`` and ``fpr`` of a keep/filter verdict at ``threshold``."""
     return {"fnr": false_negative_rate(y_true, keep, threshold),
             "fpr": false_positive_rate(y_true, keep, threshold)}
+
+
+def top_mean(y_true, score, k: int) -> float:
+    """Mean of ``y_true`` over the ``k`` cells with the highest ``score`` (ties: the lower index first).
+
+    What a search that trains the predictor's top-K gets (section 3's "train the top K").
+    """
+    y_true, score = _pair(y_true, score)
+    if k <= 0:
+        raise ValueError(f"k must be positive, got {k}")
+    if k > len(y_true):
+        raise ValueError(f"top-{k} of only {len(y_true)} cells")
+    return float(np.mean(y_true[np.argsort(-score, kind="stable")[:k]]))
+
+
+def ranking_quality(y_true, score, threshold: float = 0.91, tops=(50, 500)) -> dict[str, float]:
+    """How good the top of a ranking is, beside its overall order (notebook 03, section 4.1).
+
+    Kendall tau on all cells and on the cells truly above ``threshold`` (the order among the
+    good cells, what the two-stage regressor is for), then for each ``k`` of ``tops`` the mean
+    true accuracy (%) of the ``k`` cells ranked first, and for the first ``k`` also the best.
+    """
+    y_true, score = _pair(y_true, score)
+    good = y_true > threshold
+    scores = {"Kendall tau, all unseen": kendall_tau(y_true, score),
+              f"Kendall tau, cells above {threshold:.0%}": kendall_tau(y_true[good], score[good])}
+    order = np.argsort(-score, kind="stable")
+    for i, k in enumerate(tops):
+        scores[f"mean true acc. of top {k} (%)"] = 100 * top_mean(y_true, score, k)
+        if i == 0:
+            scores[f"best true acc. in top {k} (%)"] = 100 * float(y_true[order[:k]].max())
+    return scores

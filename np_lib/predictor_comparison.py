@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .compare import paired_difference
-from .metrics import kendall_tau
+from .metrics import kendall_tau, top_mean
 from .predictor import as_graphs, check_labels
 from .validation import check_count, check_positive, check_seed
 
@@ -45,13 +45,6 @@ def draw_split(num_cells: int, N: int, draw: int, *, heldout: int | None = None,
         check_positive(heldout, "heldout")
         rest = rest[:heldout]
     return train, np.sort(rest)
-
-
-def top_mean(true: np.ndarray, score: np.ndarray, k: int) -> float:
-    """Mean of ``true`` over the ``k`` cells with the highest ``score`` (ties: the lower index first)."""
-    if k > len(true):
-        raise ValueError(f"top-{k} of only {len(true)} held-out cells")
-    return float(np.mean(true[np.argsort(-score, kind="stable")[:k]]))
 
 
 def score_cell(estimator, train_graphs, y_train, test_graphs, true_test) -> dict:

@@ -94,3 +94,45 @@ def test_compare_runs_pairs_run_by_run_at_the_budget():
         compare_runs(a, _experiment([[0.9] * 3] * 3, [1, 2, 9]), 3)
     with pytest.raises(ValueError, match="3 runs against 2"):
         compare_runs(a, _experiment([[0.9] * 3] * 2, [1, 2]), 3)
+
+
+def test_paired_table_formats_marks_and_skips_unstarted_budgets():
+    from np_lib.compare import paired_table
+
+    a = _experiment([[0.90, 0.93, 0.94], [0.91, 0.92, 0.95], [0.80, 0.96, 0.96]], [1, 2, 3])
+    b = _experiment([[0.90, 0.92, 0.93], [0.91, 0.91, 0.93], [0.85, 0.90, 0.94], [0.5] * 3], [1, 2, 3, 4])
+    table, diffs = paired_table({"A": a, "B": b}, [("A", "B")], [1, 3], metrics={"best_validation": "validation"},
+                                starts={"A": 1})
+    assert table.loc[("A − B", "validation"), 1] == "—"           # A has not started picking at 1
+    assert "A - B, validation, 1" not in diffs
+    # B's fourth run is not A's: only the first three runs (the paired ones) are compared
+    d = diffs["A - B, validation, 3"]
+    assert d["n"] == 3 and d["mean"] == pytest.approx(100 * np.mean([0.01, 0.02, 0.02]))
+    cell = table.loc[("A − B", "validation"), 3]
+    assert cell.endswith(" *") == (d["low"] > 0 or d["high"] < 0)
+    assert cell.startswith("+")
+
+
+def test_experiment_first_keeps_the_first_runs():
+    e = _experiment([[0.9] * 2, [0.8] * 2, [0.7] * 2], [1, 2, 3])
+    assert [r.simulate_seed for r in e.first(2).runs] == [1, 2] and e.first(2).manifest is e.manifest
+    with pytest.raises(ValueError, match="3 runs"):
+        e.first(4)
+    with pytest.raises(ValueError):
+        e.first(0)
+
+
+def test_paired_by_run_pairs_rows_of_two_methods_by_run():
+    import pandas as pd
+
+    from np_lib.compare import paired_by_run
+
+    frame = pd.DataFrame({"method": ["A"] * 4 + ["B"] * 4, "run": [3, 0, 1, 2, 0, 1, 2, 3],
+                          "score": [4.1, 1.1, 2.1, 3.1, 1.0, 2.0, 3.0, 4.0]})
+    table = paired_by_run(frame, "A", "B", {"score": "a score"})
+    assert table.loc["a score", "A"] == pytest.approx(2.6) and table.loc["a score", "B"] == pytest.approx(2.5)
+    assert table.loc["a score", "verdict"] == "A higher"      # +0.1 in every run
+    with pytest.raises(ValueError, match="different runs"):
+        paired_by_run(frame.iloc[1:], "A", "B", {"score": "s"})
+    with pytest.raises(ValueError, match="no rows of 'C'"):
+        paired_by_run(frame, "A", "C", {"score": "s"})

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from np_lib import crossval
+from np_lib import crossval, metrics
 from np_lib.gcn import count_parameters
 from np_lib.nasbench101.space import random_cell
 from np_lib.predictor import NeuralClassifier, NeuralPredictor, TwoStagePredictor
@@ -74,3 +74,20 @@ def test_tune_fits_the_widened_winner_on_all_data(data):
     best_D = int(table.loc[0, "D"])
     assert model.D == crossval.widen(NeuralPredictor(**{**TINY, "D": best_D})).D > best_D
     assert model.predict(data[0]).shape == (30,)
+
+
+def test_compare_stages_scores_both_stages_on_the_same_splits(data):
+    cells, y = data
+    single, two = NeuralPredictor(**TINY), TwoStagePredictor(threshold=0.9, **TINY)
+    table = crossval.compare_stages(single, two, cells, y, n_splits=2, seed=1)
+    assert list(table.index) == [0, 1]
+    assert {"single-stage MSE (all held-out)", "two-stage MSE (truly > 90% held-out)",
+            "single-stage MSE (truly > 90% held-out)", "kept share", "FNR"} <= set(table.columns)
+    # the single-stage column is what a plain fit on that split scores
+    train, val = crossval.random_splits(len(cells), 2, seed=1)[0]
+    alone = single.clone().fit([cells[i] for i in train], y[train])
+    expected = metrics.mse_percent(y[val], alone.predict([cells[i] for i in val]))
+    assert table.loc[0, "single-stage MSE (all held-out)"] == pytest.approx(expected, rel=1e-6)
+    assert table["kept share"].between(0, 1).all()
+    with pytest.raises(TypeError, match="TwoStagePredictor"):
+        crossval.compare_stages(single, single, cells, y, n_splits=2)

@@ -49,3 +49,21 @@ def test_errors():
         metrics.kendall_tau([], [])
     with pytest.raises(TypeError, match="booleans"):
         metrics.false_negative_rate([0.9, 0.95], [0.3, 0.8])
+
+
+def test_top_mean_and_ranking_quality():
+    true = np.array([0.80, 0.95, 0.92, 0.93, 0.90])
+    score = np.array([5.0, 1.0, 4.0, 3.0, 2.0])   # ranks 0.80 first, 0.95 last
+    assert metrics.top_mean(true, score, 2) == pytest.approx((0.80 + 0.92) / 2)
+    assert metrics.top_mean(true, np.zeros(5), 1) == 0.80  # ties: lower index first
+    with pytest.raises(ValueError, match="top-6"):
+        metrics.top_mean(true, score, 6)
+    q = metrics.ranking_quality(true, true, threshold=0.91, tops=(1, 3))
+    assert q["Kendall tau, all unseen"] == pytest.approx(1.0)
+    assert q["Kendall tau, cells above 91%"] == pytest.approx(1.0)
+    assert q["mean true acc. of top 1 (%)"] == pytest.approx(95.0)
+    assert q["best true acc. in top 1 (%)"] == pytest.approx(95.0)
+    assert q["mean true acc. of top 3 (%)"] == pytest.approx(100 * (0.95 + 0.93 + 0.92) / 3)
+    bad = metrics.ranking_quality(true, score, threshold=0.91, tops=(1, 3))
+    assert bad["mean true acc. of top 1 (%)"] == pytest.approx(80.0)
+    assert bad["Kendall tau, all unseen"] < 0

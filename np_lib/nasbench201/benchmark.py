@@ -88,7 +88,8 @@ class NASBench201:
         return NUM_CELLS
 
     def __repr__(self):
-        return f"NASBench201({NUM_CELLS} cells, {len(self.devices)} latency devices, path='{self.path}')"
+        return (f"NASBench201({NUM_CELLS} cells, {len(self.devices)} latency devices, "
+                f"file='{Path(self.path).name}')")  # .path has the full path
 
     def index(self, cells) -> np.ndarray | int:
         """Official indices of cells: op codes ``(n, 6)`` or arch strings (one string gives an int).
