@@ -440,6 +440,25 @@ class RegularizedEvolution(Strategy):
         return int(rng.choice(untrained))
 
 
+def mutant_shares(pool, *, draws: int = 4000, mutation_rate: float = 0.5, seed=0) -> dict:
+    """Where one mutation of a random pool cell lands: the shares of mutants that are the cell
+    itself, another pool cell, or outside the pool (so not trainable there).
+
+    What :class:`RegularizedEvolution`'s redraw policy is up against on a pool that samples the
+    space (notebook 04's appendix): "redraw until in the pool" accepts the parent with
+    probability ``parent / (parent + another pool cell)`` unless ``distinct_child``. ``pool``:
+    anything :func:`~np_lib.protocol.as_pool` takes; ``draws`` parents are drawn uniformly (with
+    replacement) from ``seed``, each mutated once with the benchmark's operator at ``mutation_rate``.
+    """
+    check_positive(draws, "draws")
+    pool, rng = as_pool(pool), as_rng(seed)
+    parents = rng.integers(len(pool), size=draws)
+    landed = np.array([pool.mutant(int(p), rng, mutation_rate) for p in parents])
+    return {"the parent itself": float(np.mean(landed == parents)),
+            "another pool cell": float(np.mean((landed >= 0) & (landed != parents))),
+            "outside the pool": float(np.mean(landed < 0))}
+
+
 #: Strategies by name, for :func:`make_strategy` (``"soft_pareto"``: :class:`np_lib.pareto.SoftParetoSearch`).
 STRATEGIES: dict[str, Callable[..., Strategy]] = {
     cls.name: cls for cls in (NeuralPredictorSearch, RandomSearch, RegularizedEvolution, Oracle)}

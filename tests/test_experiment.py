@@ -469,3 +469,16 @@ def test_evolution_counters_measure_the_redraw_policy(nasbench):
     assert counters["distinct cells among the models (%)"] == 100.0   # without replacement
     assert math.isnan(counters["mutations drawn per child"])          # no population, no mutations
     assert distinct_cells(rs).tolist() == list(range(1, budget + 1))  # the diagonal
+
+
+def test_mutant_shares_on_a_sparse_pool(nasbench):
+    from np_lib.search import mutant_shares
+
+    shares = mutant_shares(nasbench, draws=2000, seed=0)
+    assert sum(shares.values()) == pytest.approx(1.0)
+    # NAS-Bench-101's operator often returns the parent unchanged (a fifth of the sample's mutants)
+    assert shares["the parent itself"] > 0.1
+    assert mutant_shares(nasbench, draws=2000, seed=0) == shares   # seeded
+    alone = mutant_shares(synthetic_benchmark(n=1), draws=500, seed=0)
+    assert alone["another pool cell"] == 0                          # a pool of one cell has no other
+    assert alone["the parent itself"] + alone["outside the pool"] == pytest.approx(1.0)
