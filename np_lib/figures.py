@@ -394,17 +394,6 @@ def figure9(axes, panels: dict):
     return scores
 
 
-def true_frontier(ax, latency, accuracy, *, label: str):
-    """Every model of a band (grey points, ``label``) and its true Pareto frontier (black staircase), in percent."""
-    from .pareto import pareto_front
-
-    latency, accuracy = np.asarray(latency, float), 100 * np.asarray(accuracy, float)
-    ax.scatter(latency, accuracy, s=2, color="lightgrey", label=label)
-    front = pareto_front(latency, accuracy)
-    ax.step(latency[front], accuracy[front], where="post", color="black", lw=1, label="true frontier")
-    return ax
-
-
 def frontier_band(ax, grid, curves: dict, *, colors: dict, confidence: float = 0.95):
     """Mean attained frontier over runs with its ``confidence`` interval (Figure 8 right, repeated).
 

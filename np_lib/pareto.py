@@ -23,8 +23,8 @@
   :func:`frontier_summary` and :func:`compare_frontiers` report them per run.
 * Notebook 06's checks: :func:`soft_pareto_by_count` (a third reading of the
   rule, below), :func:`final_frontier_curve` (Figure 8 right as one curve per
-  run), :func:`paired_frontiers` (per-run differences with 95 % intervals),
-  :func:`repeat_soft_pareto` (the comparison repeated over seeds) and
+  run), :func:`repeat_soft_pareto` (the comparison repeated over seeds; its
+  table's paired differences: :func:`np_lib.compare.paired_by_run`) and
   :func:`generalisation_test` (Figure 9 right).
 
 Why not the plain mean of :func:`frontier_curve` over the band. The staircase
@@ -518,29 +518,6 @@ def final_frontier_curve(trained, outcomes, latency, grid, floor: float) -> np.n
     front = pareto_front(lat, val)
     curve = frontier_curve(lat[front], outcomes.test_accuracy[trained][front], grid)
     return np.where(np.isnan(curve), float(floor), np.maximum(curve, float(floor)))
-
-
-def paired_frontiers(frame, a: str, b: str, measures: dict, *, confidence: float = 0.95):
-    """Per measure: both methods' means over runs and the paired difference ``a - b`` with its interval.
-
-    ``frame``: one row per (run, method), as :func:`compare_frontiers` returns;
-    ``measures``: ``{column: label}``. Run ``r`` of both methods saw the same
-    simulated outcomes, so the per-run difference is the comparison
-    (:func:`np_lib.compare.paired_difference`, Student t); the verdict names a
-    winner only when the interval excludes 0. Returns a DataFrame, one row per measure.
-    """
-    import pandas as pd
-
-    from .compare import paired_difference
-
-    x, y = (frame[frame.method == m].sort_values("run") for m in (a, b))
-    if len(x) != len(y) or not (x.run.to_numpy() == y.run.to_numpy()).all():
-        raise ValueError(f"{a!r} and {b!r} must have the same runs to be paired")
-    rows = {}
-    for column, label in measures.items():
-        d = paired_difference(x[column].to_numpy(), y[column].to_numpy(), confidence=confidence)
-        rows[label] = {a: x[column].mean(), b: y[column].mean(), "difference": str(d), "verdict": d.verdict(a, b)}
-    return pd.DataFrame(rows).T
 
 
 def repeat_soft_pareto(search: SoftParetoSearch, baselines: dict, pool, grid, *, runs: int, seed,

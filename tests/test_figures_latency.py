@@ -63,11 +63,3 @@ def test_frontier_band_is_the_mean_with_a_t_interval():
     top = ax.collections[0].get_paths()[0].vertices[:, 1].max()
     assert top == pytest.approx((100 * curves["m"].mean(axis=0) + half).max())
     plt.close(fig)
-
-
-def test_true_frontier_draws_every_model_and_the_frontier():
-    fig, ax = plt.subplots()
-    figures.true_frontier(ax, [1.0, 2.0, 3.0], [0.5, 0.4, 0.6], label="all")
-    assert ax.get_lines()[0].get_xdata().tolist() == [1.0, 3.0]
-    assert len(ax.collections[0].get_offsets()) == 3
-    plt.close(fig)

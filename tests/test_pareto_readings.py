@@ -1,13 +1,11 @@
 """np_lib.pareto's additions for notebook 06: the count reading of the soft-Pareto rule, the per-run
-final frontier curve, the paired frontier table, the repeated comparison and the generalisation test."""
+final frontier curve, the repeated comparison and the generalisation test."""
 import numpy as np
-import pandas as pd
 import pytest
 
-from np_lib.compare import paired_difference
 from np_lib.experiment import run_seeds
 from np_lib.pareto import (SoftParetoSearch, final_frontier_curve, frontier_mean, frontier_summary,
-                           generalisation_test, paired_frontiers, pareto_front, repeat_soft_pareto, soft_pareto,
+                           generalisation_test, pareto_front, repeat_soft_pareto, soft_pareto,
                            soft_pareto_by_count, spread_by_prediction)
 from np_lib.protocol import Outcomes, Pool
 from np_lib.search import RandomSearch
@@ -68,25 +66,6 @@ def test_final_frontier_curve_by_hand():
     np.testing.assert_allclose(final_frontier_curve([1, 2], outcomes, latency, [4.0, 6.0], 0.5), [0.78, 0.78])
     # the floor replaces both "nothing this fast" and anything below it
     np.testing.assert_allclose(final_frontier_curve([2], outcomes, latency, [0.0, 6.0], 0.8), [0.8, 0.8])
-
-
-def frame(a_values, b_values):
-    runs = range(len(a_values))
-    return pd.DataFrame([{"run": r, "method": m, "score": v} for m, values in (("A", a_values), ("B", b_values))
-                         for r, v in zip(runs, values)]).sample(frac=1, random_state=0)   # order must not matter
-
-
-def test_paired_frontiers_is_paired_difference_per_measure():
-    a, b = [0.91, 0.92, 0.90, 0.93], [0.90, 0.90, 0.89, 0.91]
-    table = paired_frontiers(frame(a, b), "A", "B", {"score": "a score"})
-    d = paired_difference(np.array(a), np.array(b))
-    row = table.loc["a score"]
-    assert row["A"] == pytest.approx(np.mean(a)) and row["B"] == pytest.approx(np.mean(b))
-    assert row["difference"] == str(d) and row["verdict"] == "A higher" == d.verdict("A", "B")
-    mixed = paired_frontiers(frame([1.0, 0.0, 1.0], [0.0, 1.0, 0.5]), "A", "B", {"score": "s"})
-    assert mixed.loc["s", "verdict"] == "no difference shown"
-    with pytest.raises(ValueError, match="same runs"):
-        paired_frontiers(frame(a, b).query("not (method == 'B' and run == 0)"), "A", "B", {"score": "s"})
 
 
 def test_repeat_soft_pareto_gives_every_method_the_soft_pareto_budget_of_each_run():
