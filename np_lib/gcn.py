@@ -189,7 +189,8 @@ def _looks_linear(d_in: int, d_out: int, first: bool) -> torch.Tensor:
 
 
 class GCN(nn.Module):
-    """Section 3.2's predictor network; returns one pre-activation value per graph.
+    """Section 3.2's predictor network; returns one pre-activation value per graph
+    (``outputs`` of them, shape ``(n, outputs)``, when ``outputs`` > 1).
 
     ``num_layers`` bidirectional layers of width ``D``, the pooling that the
     :class:`GraphInputs` carry (module docstring, "Pooling"), then ``fc_sizes``
@@ -199,14 +200,16 @@ class GCN(nn.Module):
     the output into an accuracy (scaled sigmoid) or uses it as a classifier logit.
     ``init`` initialises the graph weights (:class:`BiGraphConv`); the FC layers
     keep PyTorch's default; ``output_bias`` starts the output's bias (the
-    estimators start it at the labels' mean, :mod:`np_lib.predictor`).
+    estimators start it at the labels' mean, :mod:`np_lib.predictor`): one value,
+    or one per output. ``outputs`` > 1 gives the output layer more units on the
+    same network (the two-stage predictor's first stage: a logit and an accuracy).
 
     Dropout, when training, comes in as :class:`DropoutMasks` on the output of
     every graph layer and every hidden FC layer; without masks there is none.
     """
 
     def __init__(self, num_features: int, D: int = 144, num_layers: int = 3,
-                 fc_sizes: tuple[int, ...] = (128,), init: str = "glorot", output_bias: float = 0.0):
+                 fc_sizes: tuple[int, ...] = (128,), init: str = "glorot", output_bias=0.0, outputs: int = 1):
         super().__init__()
         self.D = D
         self.fc_sizes = tuple(fc_sizes)
@@ -214,9 +217,12 @@ class GCN(nn.Module):
                                    for i in range(num_layers))
         widths = (D,) + self.fc_sizes
         self.fcs = nn.ModuleList(nn.Linear(i, o) for i, o in zip(widths[:-1], widths[1:]))
-        self.out = nn.Linear(widths[-1], 1)
+        self.out = nn.Linear(widths[-1], outputs)
         with torch.no_grad():  # after every draw above, so the initial weights do not depend on it
-            self.out.bias.fill_(output_bias)
+            if np.ndim(output_bias) == 0:
+                self.out.bias.fill_(output_bias)
+            else:
+                self.out.bias.copy_(torch.as_tensor(output_bias, dtype=self.out.bias.dtype))
 
     @property
     def num_features(self) -> int:
@@ -234,7 +240,8 @@ class GCN(nn.Module):
             h = torch.relu(fc(h))
             if masks is not None:
                 h = h * masks.fc[i]
-        return self.out(h).squeeze(-1)
+        out = self.out(h)
+        return out.squeeze(-1) if out.shape[-1] == 1 else out
 
 
 def count_parameters(num_features: int, D: int, num_layers: int, fc_sizes: tuple[int, ...]) -> int:

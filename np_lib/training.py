@@ -85,7 +85,8 @@ def train(net: GCN, x: GraphInputs, target: np.ndarray, loss_grad, rng: np.rando
     """Fit ``net`` in place.
 
     ``loss_grad(z, t)`` returns the gradient of the batch's mean loss with respect
-    to the network outputs ``z`` (float32 arrays of the batch size). ``rng``
+    to the network outputs ``z`` (float32 arrays of the batch size; ``(b, outputs)``
+    and a target of as many columns for a network of several outputs). ``rng``
     shuffles and draws dropout (an epoch's order, then its masks, as
     :class:`~np_lib.gcn.DropoutMasks` draws them); the caller seeds torch for the
     initialisation. The inputs are gathered once per epoch in shuffled order and
@@ -186,7 +187,8 @@ def _forward(params: _FlatParameters, propagation, first_input, pooling, graph_s
             h = h * fc_scale[i]
         fc_cache.append(h)
     w, bias = params.out
-    return h @ w[0] + bias[0], (propagation, pooling, conv_cache, fc_cache, fc_scale)
+    z = h @ w[0] + bias[0] if len(w) == 1 else h @ w.T + bias  # (b,), or (b, outputs)
+    return z, (propagation, pooling, conv_cache, fc_cache, fc_scale)
 
 
 def _backward(params: _FlatParameters, cache, grad_z: np.ndarray) -> None:
@@ -195,9 +197,14 @@ def _backward(params: _FlatParameters, cache, grad_z: np.ndarray) -> None:
     b, two_n, _ = propagation.shape
     n = two_n // 2
     (w_out, _), (grad_w_out, grad_b_out) = params.out, params.out_grad
-    grad_w_out[0] = grad_z @ fc_cache[-1]
-    grad_b_out[0] = grad_z.sum()
-    g = grad_z[:, None] * w_out[0]
+    if grad_z.ndim == 1:
+        grad_w_out[0] = grad_z @ fc_cache[-1]
+        grad_b_out[0] = grad_z.sum()
+        g = grad_z[:, None] * w_out[0]
+    else:  # several outputs (np_lib.gcn.GCN's ``outputs``): grad_z is (b, outputs)
+        np.matmul(grad_z.T, fc_cache[-1], out=grad_w_out)
+        grad_z.sum(axis=0, out=grad_b_out)
+        g = grad_z @ w_out
     for i in reversed(range(len(params.fc))):
         if fc_scale is not None:
             g = g * fc_scale[i]

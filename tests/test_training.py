@@ -111,6 +111,78 @@ def test_training_equals_autograd_adam_and_cosine_schedule(dropout, pooling):
     torch.testing.assert_close(flat(ours), flat(reference), rtol=1e-4, atol=1e-5)
 
 
+def two_output_loss(z, target):
+    """A logit's mean binary cross-entropy plus an accuracy's MSE in percent (the two-stage
+    predictor's first stage with its accuracy head, np_lib.predictor.NeuralClassifier)."""
+    return (F.binary_cross_entropy_with_logits(z[:, 0], target[:, 0])
+            + F.mse_loss(mse_percent(z[:, 1]), target[:, 1]))
+
+
+def two_output_grad(z, t):
+    bce = (1 / (1 + np.exp(-z[:, 0])) - t[:, 0]) / len(z)
+    return np.stack([bce, mse_percent_grad(z[:, 1], t[:, 1])], axis=1).astype(np.float32)
+
+
+def two_output_target(n):
+    accuracy = np.linspace(80, 95, n, dtype=np.float32)
+    return np.stack([(accuracy > 88).astype(np.float32), accuracy], axis=1)
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_two_outputs_gradients_equal_autograd(dropout):
+    torch.manual_seed(1)
+    net = GCN(4, D=16, num_layers=3, fc_sizes=(8,), outputs=2, output_bias=[0.5, 1.5])
+    torch.testing.assert_close(net.out.bias.detach(), torch.tensor([0.5, 1.5]))
+    x, target = random_graphs(13, seed=2), two_output_target(13)
+    masks = DropoutMasks.draw(net, 13, 7, dropout, np.random.default_rng(3)) if dropout else None
+    out = net(x, masks)
+    assert out.shape == (13, 2)
+    two_output_loss(out, torch.from_numpy(target)).backward()
+
+    params = _FlatParameters(net)
+    half = np.float32(0.5)
+    graph_scale = masks.graph.numpy() * half if dropout else [half] * len(net.convs)
+    fc_scale = [m.numpy() for m in masks.fc] if dropout else None
+    propagation = x.propagation.numpy()
+    z, cache = _forward(params, propagation, propagation @ x.features.numpy(), x.pooling.numpy()[:, 0],
+                        graph_scale, fc_scale)
+    torch.testing.assert_close(torch.from_numpy(z), out.detach(), rtol=1e-5, atol=1e-5)
+    _backward(params, cache, two_output_grad(z, target))
+    ours = torch.from_numpy(params.grad.numpy())
+    autograd = torch.cat([p.grad.reshape(-1) for p in net.parameters()])
+    assert autograd.abs().max() > 1e-3
+    torch.testing.assert_close(ours, autograd, rtol=1e-4, atol=1e-6 * autograd.abs().max().item())
+
+
+def test_two_outputs_train_like_autograd_adam():
+    x, target = random_graphs(23, seed=4), two_output_target(23)
+
+    def make_net():
+        torch.manual_seed(5)
+        return GCN(4, D=16, num_layers=3, fc_sizes=(8,), outputs=2)
+
+    ours = make_net()
+    train(ours, x, target, two_output_grad, np.random.default_rng(6), epochs=4, batch_size=5, lr=3e-3,
+          weight_decay=1e-3, dropout=0.1)
+    reference = make_net()
+    rng = np.random.default_rng(6)
+    opt = torch.optim.Adam(reference.parameters(), lr=3e-3, weight_decay=1e-3)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4)
+    t = torch.from_numpy(target)
+    for _ in range(4):
+        order = torch.from_numpy(rng.permutation(len(x)))
+        xe, te = x.index(order), t[order]
+        masks = DropoutMasks.draw(reference, len(x), x.features.shape[1], 0.1, rng)
+        for start in range(0, len(x), 5):
+            step = slice(start, start + 5)
+            opt.zero_grad()
+            two_output_loss(reference(xe.index(step), masks.index(step)), te[step]).backward()
+            opt.step()
+        schedule.step()
+    assert (flat(ours) - flat(make_net())).abs().max() > 1e-3
+    torch.testing.assert_close(flat(ours), flat(reference), rtol=1e-4, atol=1e-5)
+
+
 def test_chain_graphs_train_like_cells():
     # ProxylessNAS-style linear graphs (22 nodes): the same code path, other shapes.
     labels = np.random.default_rng(7).integers(0, 7, (12, 22))
