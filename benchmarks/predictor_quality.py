@@ -26,7 +26,8 @@ of tau and top-10 against the first variant run.
 
 ``--fit-time`` prints only the fit cost instead: CPU seconds (``time.process_time``,
 torch on one thread) of fitting the default NeuralPredictor and TwoStagePredictor and
-the same before issue 15 (``BEFORE``), one fit each per draw on that draw's N
+the same before issue 15 (``BEFORE``, ``BEFORE_TWO_STAGE``), and the default
+TwoStagePredictor against itself without the accuracy head, one fit each per draw on that draw's N
 training cells, the two settings interleaved (their order alternating by draw) so
 that a change in the machine's load falls on both; median, range and the paired
 difference now minus before (95 % t interval over the draws):
@@ -48,10 +49,15 @@ from np_lib.metrics import kendall_tau, mse_percent
 from np_lib.predictor import RANKINGS, two_stage_score
 
 FAILED_RUN = 0.20  # a label below this is a run that failed to train, not the cell's quality
+#: NAS-Bench-201's two-stage threshold: this quantile of validation accuracy (notebook 07, section 3,
+#: where 91 % sits in NAS-Bench-101's distribution); 91 % would leave no cell above it.
+NASBENCH201_THRESHOLD_QUANTILE = 0.388
 
 #: The defaults before issue 15: lr 1e-4 (the reference reimplementation's), the mean over real
-#: nodes, the MSE (and for the two-stage predictor the cascade ranking).
+#: nodes, the MSE (and for the two-stage predictor the cascade ranking and no accuracy head:
+#: BEFORE_TWO_STAGE).
 BEFORE = {"lr": 1e-4, "pooling": "mean", "huber_delta": None}
+BEFORE_TWO_STAGE = {**BEFORE, "ranking": "cascade", "accuracy_head": False}
 
 
 def variants() -> dict:
@@ -64,21 +70,24 @@ def variants() -> dict:
         "NeuralPredictor defaults but mean pooling": (NeuralPredictor, {"pooling": "mean"}),
         "NeuralPredictor defaults but MSE": (NeuralPredictor, {"huber_delta": None}),
         "NeuralPredictor defaults but Huber 5": (NeuralPredictor, {"huber_delta": 5.0}),
-        "TwoStagePredictor (defaults: lr 1e-3, slots, Huber 2)": (TwoStagePredictor, {}),
-        "TwoStagePredictor, before issue 15 (lr 1e-4, mean, MSE)": (TwoStagePredictor, {**BEFORE, "ranking": "cascade"}),
+        "TwoStagePredictor (defaults: lr 1e-3, slots, Huber 2, accuracy head)": (TwoStagePredictor, {}),
+        "TwoStagePredictor defaults but no accuracy head": (TwoStagePredictor, {"accuracy_head": False}),
+        "TwoStagePredictor, before issue 15 (lr 1e-4, mean, MSE)": (TwoStagePredictor, BEFORE_TWO_STAGE),
         "TwoStagePredictor defaults but mean pooling": (TwoStagePredictor, {"pooling": "mean"}),
     }
 
 
-#: --fit-time: estimator -> (its class, the defaults before issue 15); "now" is the class defaults.
+#: --fit-time: estimator -> (its class, the settings "before"); "now" is the class defaults. The
+#: last entry's "before" undoes only the accuracy head, to time it alone.
 FIT_TIME = {
     "NeuralPredictor": (NeuralPredictor, BEFORE),
-    "TwoStagePredictor": (TwoStagePredictor, {**BEFORE, "ranking": "cascade"}),
+    "TwoStagePredictor": (TwoStagePredictor, BEFORE_TWO_STAGE),
+    "TwoStagePredictor, before = defaults without the accuracy head": (TwoStagePredictor, {"accuracy_head": False}),
 }
 
 
 def fit_times(cells, y, splits, epochs: int) -> None:
-    """Print the --fit-time table (module docstring): CPU seconds per fit, now and before issue 15."""
+    """Print the --fit-time table (module docstring): CPU seconds per fit, now and before (FIT_TIME)."""
     torch.set_num_threads(1)  # fits train on one thread anyway; this also pins the input encoding's ops
     seconds = {(name, when): [] for name in FIT_TIME for when in ("before", "now")}
     for d, (train, _) in enumerate(splits):
@@ -89,7 +98,7 @@ def fit_times(cells, y, splits, epochs: int) -> None:
                 cls(epochs=epochs, seed=d, **params).fit(cells[train], y[train])
                 seconds[name, when].append(time.process_time() - start)
                 print(f"draw {d} {name} {when}: {seconds[name, when][-1]:.2f} CPU s", flush=True)
-    print("\n| estimator | before issue 15: median (range), CPU s | defaults now: median (range), CPU s "
+    print("\n| estimator | before: median (range), CPU s | defaults now: median (range), CPU s "
           "| now - before, paired (95 % interval) | now / before (medians) |\n|---|---|---|---|---|")
     for name in FIT_TIME:
         before, now = (np.array(seconds[name, when]) for when in ("before", "now"))
@@ -125,9 +134,9 @@ def scorings(model, cells):
     """(suffix, rank score) pairs: one for a regressor, one per ranking rule for a two-stage model."""
     if not isinstance(model, TwoStagePredictor):
         return [("", model.rank_score(cells))]
-    accuracy, proba = model.regressor_.predict(cells), model.predict_proba(cells)
+    accuracy, proba, lower = model.outputs(cells)
     return [(f", ranking {rule!r}" + (" (its default)" if rule == model.ranking else ""),
-             two_stage_score(rule, accuracy, proba, model.threshold)) for rule in RANKINGS]
+             two_stage_score(rule, accuracy, proba, model.threshold, lower)) for rule in RANKINGS]
 
 
 def main():
@@ -184,6 +193,8 @@ def main():
         if args.only and not any(o in name for o in args.only):
             continue
         rows, seconds = {}, []
+        if cls is TwoStagePredictor and args.space == "nasbench201":
+            params = {"threshold": float(np.quantile(y, NASBENCH201_THRESHOLD_QUANTILE)), **params}
         for d, (train, test) in enumerate(splits):
             start = time.perf_counter()
             model = cls(epochs=args.epochs, seed=d, **params).fit(cells_of[train], y[train])
