@@ -36,6 +36,19 @@ def mse_percent_grad(z, t):
     return (2.0 / len(z)) * (100.0 * (0.1 + 0.9 * s) - t) * 90.0 * s * (1 - s)
 
 
+def forward_by_hand(net, x, masks):
+    """np_lib.training's forward pass of ``net`` on ``x`` with dropout ``masks`` (or None):
+    the flat parameters, the outputs and the cache the backward pass reads."""
+    params = _FlatParameters(net)
+    half = np.float32(0.5)
+    graph_scale = masks.graph.numpy() * half if masks is not None else [half] * len(net.convs)
+    fc_scale = [m.numpy() for m in masks.fc] if masks is not None else None
+    propagation = x.propagation.numpy()
+    z, cache = _forward(params, propagation, propagation @ x.features.numpy(), x.pooling.numpy()[:, 0],
+                        graph_scale, fc_scale)
+    return params, z, cache
+
+
 @pytest.mark.parametrize("setting", SETTINGS)
 @pytest.mark.parametrize("dropout", [0.0, 0.3])
 @pytest.mark.parametrize("pooling", ["slots", "mean"])
@@ -49,13 +62,7 @@ def test_gradients_equal_autograd(setting, dropout, pooling):
     loss = F.mse_loss(mse_percent(net(x, masks)), torch.from_numpy(target))
     loss.backward()
 
-    params = _FlatParameters(net)
-    half = np.float32(0.5)
-    graph_scale = masks.graph.numpy() * half if dropout else [half] * len(net.convs)
-    fc_scale = [m.numpy() for m in masks.fc] if dropout else None
-    propagation = x.propagation.numpy()
-    z, cache = _forward(params, propagation, propagation @ x.features.numpy(), x.pooling.numpy()[:, 0],
-                        graph_scale, fc_scale)
+    params, z, cache = forward_by_hand(net, x, masks)
     torch.testing.assert_close(torch.from_numpy(z), net(x, masks).detach(), rtol=1e-5, atol=1e-5)
     _backward(params, cache, mse_percent_grad(z, target).astype(np.float32))
     ours = torch.from_numpy(params.grad.numpy())
@@ -64,7 +71,11 @@ def test_gradients_equal_autograd(setting, dropout, pooling):
     torch.testing.assert_close(ours, autograd, rtol=1e-4, atol=1e-6 * autograd.abs().max().item())
 
 
-def reference_train(net, x, target, rng, *, epochs, batch_size, lr, weight_decay, dropout):
+def mse_loss(out, target):
+    return F.mse_loss(mse_percent(out), target)
+
+
+def reference_train(net, x, target, rng, *, epochs, batch_size, lr, weight_decay, dropout, loss=mse_loss):
     """The same loop through autograd, torch.optim.Adam and CosineAnnealingLR."""
     opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
@@ -77,20 +88,18 @@ def reference_train(net, x, target, rng, *, epochs, batch_size, lr, weight_decay
             step = slice(start, start + batch_size)
             opt.zero_grad()
             step_masks = masks.index(step) if masks is not None else None
-            F.mse_loss(mse_percent(net(xe.index(step), step_masks)), te[step]).backward()
+            loss(net(xe.index(step), step_masks), te[step]).backward()
             opt.step()
         schedule.step()
 
 
-def train_both(make_net, x, target, seed, **kwargs):
-    """The same initial network trained by np_lib.training and by reference_train."""
-    nets = []
-    for trainer in (train, reference_train):
-        net = make_net()
-        args = (mse_percent_grad,) if trainer is train else ()
-        trainer(net, x, target, *args, np.random.default_rng(seed), **kwargs)
-        nets.append(net)
-    return nets
+def train_both(make_net, x, target, seed, loss_grad=mse_percent_grad, loss=mse_loss, **kwargs):
+    """The same initial network trained by np_lib.training (``loss_grad``) and by
+    reference_train (``loss``, through autograd)."""
+    ours, reference = make_net(), make_net()
+    train(ours, x, target, loss_grad, np.random.default_rng(seed), **kwargs)
+    reference_train(reference, x, target, np.random.default_rng(seed), loss=loss, **kwargs)
+    return ours, reference
 
 
 def flat(net):
@@ -139,13 +148,7 @@ def test_two_outputs_gradients_equal_autograd(dropout):
     assert out.shape == (13, 2)
     two_output_loss(out, torch.from_numpy(target)).backward()
 
-    params = _FlatParameters(net)
-    half = np.float32(0.5)
-    graph_scale = masks.graph.numpy() * half if dropout else [half] * len(net.convs)
-    fc_scale = [m.numpy() for m in masks.fc] if dropout else None
-    propagation = x.propagation.numpy()
-    z, cache = _forward(params, propagation, propagation @ x.features.numpy(), x.pooling.numpy()[:, 0],
-                        graph_scale, fc_scale)
+    params, z, cache = forward_by_hand(net, x, masks)
     torch.testing.assert_close(torch.from_numpy(z), out.detach(), rtol=1e-5, atol=1e-5)
     _backward(params, cache, two_output_grad(z, target))
     ours = torch.from_numpy(params.grad.numpy())
@@ -161,24 +164,8 @@ def test_two_outputs_train_like_autograd_adam():
         torch.manual_seed(5)
         return GCN(4, D=16, num_layers=3, fc_sizes=(8,), outputs=2)
 
-    ours = make_net()
-    train(ours, x, target, two_output_grad, np.random.default_rng(6), epochs=4, batch_size=5, lr=3e-3,
-          weight_decay=1e-3, dropout=0.1)
-    reference = make_net()
-    rng = np.random.default_rng(6)
-    opt = torch.optim.Adam(reference.parameters(), lr=3e-3, weight_decay=1e-3)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4)
-    t = torch.from_numpy(target)
-    for _ in range(4):
-        order = torch.from_numpy(rng.permutation(len(x)))
-        xe, te = x.index(order), t[order]
-        masks = DropoutMasks.draw(reference, len(x), x.features.shape[1], 0.1, rng)
-        for start in range(0, len(x), 5):
-            step = slice(start, start + 5)
-            opt.zero_grad()
-            two_output_loss(reference(xe.index(step), masks.index(step)), te[step]).backward()
-            opt.step()
-        schedule.step()
+    ours, reference = train_both(make_net, x, target, seed=6, loss_grad=two_output_grad, loss=two_output_loss,
+                                 epochs=4, batch_size=5, lr=3e-3, weight_decay=1e-3, dropout=0.1)
     assert (flat(ours) - flat(make_net())).abs().max() > 1e-3
     torch.testing.assert_close(flat(ours), flat(reference), rtol=1e-4, atol=1e-5)
 
