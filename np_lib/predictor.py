@@ -470,7 +470,8 @@ class NeuralClassifier(_Thresholded):
     same time on the same cells to regress their accuracy (the scaled sigmoid
     and loss of :class:`NeuralPredictor`, ``huber_delta`` included; the two
     losses summed): :meth:`predict_accuracy`. The network and its cost are the
-    same but for 129 weights; the logit is still :meth:`predict_proba`'s.
+    same but for one output unit (129 weights at the defaults); the logit is
+    still :meth:`predict_proba`'s.
     :class:`TwoStagePredictor` uses it to order the cells it filters out, which
     its regressor, trained above the threshold only, cannot.
     """
@@ -561,9 +562,9 @@ class TwoStagePredictor(_Thresholded):
     unit that regresses every training cell's accuracy (NeuralClassifier's
     ``accuracy_head``): the accuracy of the cells the first stage filters out.
     The paper says nothing of how those are ordered; a search trains them
-    late, but they are most of the space (about half of the NAS-Bench-101
-    sample is below 91 %), and the regressor, which never saw one, orders them
-    badly. The head's accuracy enters :meth:`rank_score` (``"expected"``) only;
+    late, but they are a large share of the space (39 % of the NAS-Bench-101
+    sample is at or below 91 %), and the regressor, which never saw one, orders
+    them badly. The head's accuracy enters :meth:`rank_score` (``"expected"``) only;
     :meth:`predict` stays the cascade's. Trained with the logit (the losses
     summed), the head moves the probabilities a little too. Measured
     (benchmarks/README.md, "Predictor quality"): Kendall tau on unseen cells
