@@ -98,7 +98,7 @@ from .nasbench101.cell import CellArray
 from .nasbench101.encoding import encode
 from .storage import CorruptFileError, read_checked, write_checked
 from .training import train
-from .validation import check_positive
+from .validation import check_flag, check_positive
 
 #: Range of the regressor's output, accuracy fractions (section 4.1).
 ACCURACY_RANGE = (0.10, 1.00)
@@ -482,8 +482,7 @@ class NeuralClassifier(_Thresholded):
 
     def _check_params(self) -> None:
         super()._check_params()
-        if not isinstance(self.accuracy_head, (bool, np.bool_)):
-            raise ValueError(f"accuracy_head must be True or False, got {self.accuracy_head!r}")
+        check_flag(self.accuracy_head, "accuracy_head")
 
     def fit(self, cells, y) -> "NeuralClassifier":
         graphs, y = self._fit_inputs(cells, y)
@@ -613,8 +612,7 @@ class TwoStagePredictor(_Thresholded):
         super()._check_params()
         if self.ranking not in RANKINGS:
             raise ValueError(f"ranking must be one of {RANKINGS}, got {self.ranking!r}")
-        if not isinstance(self.accuracy_head, (bool, np.bool_)):
-            raise ValueError(f"accuracy_head must be True or False, got {self.accuracy_head!r}")
+        check_flag(self.accuracy_head, "accuracy_head")
 
     def _forget(self) -> None:
         self.classifier_ = self.regressor_ = None

@@ -1,4 +1,4 @@
-"""Checks of the arguments every part of np_lib takes: counts, seeds, latency bands.
+"""Checks of the arguments every part of np_lib takes: counts, seeds, flags, latency bands.
 
 One place for them, so that ``n=-1``, ``seed=2**70`` or ``band=(85, 75)`` get
 the same clear ``ValueError`` whichever function received them, instead of a
@@ -37,6 +37,13 @@ def check_seed(seed, what: str = "seed") -> int:
     if not _is_int(seed) or not 0 <= seed < MAX_SEED:
         raise ValueError(f"{what} must be an integer in [0, 2**63), got {seed!r}")
     return int(seed)
+
+
+def check_flag(value, what: str) -> bool:
+    """``value`` as a bool: True or False (NumPy's too), or a ValueError ("yes", 1 and None are refused)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{what} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def as_rng(seed) -> np.random.Generator:

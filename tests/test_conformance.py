@@ -236,6 +236,10 @@ def test_validation_helpers():
             v.check_count(bad)
     with pytest.raises(ValueError, match="D must be a positive integer, got 0"):
         v.check_positive(0, "D")
+    assert v.check_flag(np.bool_(True), "head") is True and v.check_flag(False, "head") is False
+    for bad in (1, 0, "yes", None):
+        with pytest.raises(ValueError, match="head must be True or False"):
+            v.check_flag(bad, "head")
     assert v.check_band((75, 85)) == (75.0, 85.0)
     for band, message in [((85, 75), "low < high"), ((1, np.inf), "finite"), (80, "a pair")]:
         with pytest.raises(ValueError, match=message):
